@@ -63,7 +63,8 @@ static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields
 			message = fields[i].value;
 	}
 	if ((level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO))) {
-		bool wanted = log_verbosity >= 2 || ((level & G_LOG_LEVEL_INFO) && log_verbosity >= 1);
+		bool wanted =
+			log_verbosity >= 2 || ((level & G_LOG_LEVEL_INFO) && log_verbosity >= 1);
 
 		if (!wanted && g_log_writer_default_would_drop(level, domain))
 			return G_LOG_WRITER_HANDLED;
@@ -72,7 +73,8 @@ static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	fprintf(stderr, "[%5ld.%03ld] xvdm %s: %s%s%s\n", (long)ts.tv_sec, ts.tv_nsec / 1000000,
-		level_name(level), domain ? domain : "", domain ? ": " : "", message ? message : "");
+		level_name(level), domain ? domain : "", domain ? ": " : "",
+		message ? message : "");
 	return G_LOG_WRITER_HANDLED;
 }
 

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <glib.h>
 
 #ifndef XVDM_LOG_DOMAIN
@@ -33,11 +34,11 @@ struct log_ratelimit {
 
 bool log_ratelimit_ok(struct log_ratelimit *rl, unsigned burst);
 
-#define log_warn_rl(...)                                                                          \
-	do {                                                                                      \
-		static struct log_ratelimit rl_;                                                  \
-		if (log_ratelimit_ok(&rl_, 10))                                                   \
-			log_warn(__VA_ARGS__);                                                    \
+#define log_warn_rl(...)                         \
+	do {                                     \
+		static struct log_ratelimit rl_; \
+		if (log_ratelimit_ok(&rl_, 10))  \
+			log_warn(__VA_ARGS__);   \
 	} while (0)
 
 /* Set up the log handler of the program: level names, timestamps, -v / -q. */

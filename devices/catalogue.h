@@ -22,7 +22,7 @@ struct vdev_params {
 	GHashTable *opts;
 };
 
-#define VDEV_QUEUE_SIZE_DEFAULT 256 /* FACTS 15 */
+#define VDEV_QUEUE_SIZE_DEFAULT 256   /* FACTS 15 */
 #define VDEV_QUEUE_SIZE_MAX	32768 /* virtio 1.2 §2.7: split rings hold at most 32768 */
 
 struct vdev_type {
@@ -42,5 +42,4 @@ const struct vdev_type *const *vdev_types(void);
  * Check p->opts against the type's keys (an unknown key is an error naming the valid
  * ones), then create the device. 0 or -errno with *error set.
  */
-int vdev_create(const char *type, const struct vdev_params *p, struct vdev **ret,
-		GError **error);
+int vdev_create(const char *type, const struct vdev_params *p, struct vdev **ret, GError **error);

@@ -178,7 +178,8 @@ int vdev_set_status(struct vdev *d, uint8_t status)
 		return 0;
 	}
 	if (!transition_ok(old & ~VIRTIO_CONFIG_S_NEEDS_RESET, status)) {
-		log_warn_rl("%s: illegal status change 0x%x -> 0x%x: ignored", d->name, old, status);
+		log_warn_rl("%s: illegal status change 0x%x -> 0x%x: ignored", d->name, old,
+			    status);
 		return -EINVAL;
 	}
 	added = status & ~old;

@@ -73,14 +73,14 @@ struct vdev {
 	char *name;	      /* "dom<N>/<device>" for log lines */
 	uint32_t device_id;   /* VIRTIO_ID_* */
 	uint32_t vendor_id;
-	uint32_t cfg_size;    /* <= VDEV_MAX_CFG_SIZE */
-	unsigned nqueues;     /* <= VDEV_MAX_QUEUES */
+	uint32_t cfg_size; /* <= VDEV_MAX_CFG_SIZE */
+	unsigned nqueues;  /* <= VDEV_MAX_QUEUES */
 	struct vdev_queue *queues;
 
 	/* Core state, changed only through the functions below. */
 	uint8_t status;
-	bool started; /* ops->start succeeded and no reset since */
-	bool broken;  /* DEVICE_NEEDS_RESET latched */
+	bool started;		  /* ops->start succeeded and no reset since */
+	bool broken;		  /* DEVICE_NEEDS_RESET latched */
 	uint64_t host_features;	  /* offered: device features | VIRTIO_F_VERSION_1 */
 	uint64_t driver_features; /* as written by the driver so far */
 	uint32_t cfg_generation;
