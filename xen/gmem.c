@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Guest RAM through xenforeignmemory, behind common/gmem.h, with a bounded cache of
+ * mapped buckets (GMEM_BUCKET_PAGES pages each, least recently used evicted first).
+ *
+ * Trust boundary: every guest-physical address comes from the guest (ring addresses,
+ * descriptors). Overflow is checked before any arithmetic; a page Xen refuses to map
+ * (not RAM, not the guest's) gives -EFAULT for the access that touched it. Nothing
+ * here keeps a pointer into guest memory past a call.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <xenforeignmemory.h>
+
+#include "common/gmem.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "xen/xh-internal.h"
+
+#define GMEM_PAGE_SHIFT	  12
+#define GMEM_PAGE_SIZE	  (1u << GMEM_PAGE_SHIFT)
+#define GMEM_BUCKET_PAGES 256u /* 1 MiB per mapping */
+#define GMEM_BUCKET_SIZE  ((uint64_t)GMEM_BUCKET_PAGES << GMEM_PAGE_SHIFT)
+
+struct bucket {
+	uint64_t index; /* gpa / GMEM_BUCKET_SIZE */
+	uint8_t *va;
+	GList link;				/* in the LRU list, most recent first */
+	uint64_t valid[GMEM_BUCKET_PAGES / 64]; /* pages Xen mapped */
+};
+
+struct xh_gmem {
+	struct gmem base;
+	struct xh_ctx *x;
+	uint32_t domid;
+	unsigned max_buckets;
+	GHashTable *buckets; /* index -> struct bucket */
+	GQueue lru;
+};
+
+static struct xh_gmem *to_xg(struct gmem *g)
+{
+	return container_of(g, struct xh_gmem, base);
+}
+
+static void bucket_unmap(struct xh_gmem *xg, struct bucket *b)
+{
+	xenforeignmemory_unmap(xg->x->fmem, b->va, GMEM_BUCKET_PAGES);
+	g_queue_unlink(&xg->lru, &b->link);
+	g_hash_table_remove(xg->buckets, &b->index);
+	g_free(b);
+}
+
+static struct bucket *bucket_get(struct xh_gmem *xg, uint64_t index)
+{
+	xen_pfn_t pfns[GMEM_BUCKET_PAGES];
+	int err[GMEM_BUCKET_PAGES];
+	struct bucket *b = g_hash_table_lookup(xg->buckets, &index);
+	unsigned i, n_ok = 0;
+	void *va;
+
+	if (b) {
+		g_queue_unlink(&xg->lru, &b->link);
+		g_queue_push_head_link(&xg->lru, &b->link);
+		return b;
+	}
+	while (g_hash_table_size(xg->buckets) >= xg->max_buckets)
+		bucket_unmap(xg, xg->lru.tail->data);
+	for (i = 0; i < GMEM_BUCKET_PAGES; i++)
+		pfns[i] = index * GMEM_BUCKET_PAGES + i;
+	va = xenforeignmemory_map(xg->x->fmem, xg->domid, PROT_READ | PROT_WRITE, GMEM_BUCKET_PAGES,
+				  pfns, err);
+	if (!va)
+		return NULL;
+	b = g_new0(struct bucket, 1);
+	b->index = index;
+	b->va = va;
+	b->link.data = b;
+	for (i = 0; i < GMEM_BUCKET_PAGES; i++)
+		if (!err[i]) {
+			b->valid[i / 64] |= 1ULL << (i % 64);
+			n_ok++;
+		}
+	g_hash_table_insert(xg->buckets, &b->index, b);
+	g_queue_push_head_link(&xg->lru, &b->link);
+	log_debug("dom%u: mapped guest 0x%" PRIx64 "+1M (%u/%u pages)", xg->domid,
+		  index * GMEM_BUCKET_SIZE, n_ok, GMEM_BUCKET_PAGES);
+	return b;
+}
+
+static bool pages_valid(const struct bucket *b, unsigned first, unsigned last)
+{
+	unsigned i;
+
+	for (i = first; i <= last; i++)
+		if (!(b->valid[i / 64] & (1ULL << (i % 64))))
+			return false;
+	return true;
+}
+
+/* Copy between buf and guest memory, bucket by bucket. */
+static int copy_guest(struct xh_gmem *xg, uint64_t gpa, void *buf, size_t len, bool write)
+{
+	uint8_t *p = buf;
+
+	if (len == 0)
+		return 0;
+	if (gpa + len - 1 < gpa)
+		return -EINVAL;
+	while (len) {
+		uint64_t index = gpa / GMEM_BUCKET_SIZE;
+		uint64_t off = gpa % GMEM_BUCKET_SIZE;
+		size_t chunk = MIN(len, GMEM_BUCKET_SIZE - off);
+		struct bucket *b = bucket_get(xg, index);
+
+		if (!b ||
+		    !pages_valid(b, off >> GMEM_PAGE_SHIFT, (off + chunk - 1) >> GMEM_PAGE_SHIFT))
+			return -EFAULT;
+		if (write)
+			memcpy(b->va + off, p, chunk);
+		else
+			memcpy(p, b->va + off, chunk);
+		p += chunk;
+		gpa += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int xg_read(struct gmem *g, uint64_t gpa, void *buf, size_t len)
+{
+	return copy_guest(to_xg(g), gpa, buf, len, false);
+}
+
+static int xg_write(struct gmem *g, uint64_t gpa, const void *buf, size_t len)
+{
+	return copy_guest(to_xg(g), gpa, (void *)buf, len, true);
+}
+
+static void xg_invalidate(struct gmem *g)
+{
+	struct xh_gmem *xg = to_xg(g);
+
+	while (xg->lru.head)
+		bucket_unmap(xg, xg->lru.head->data);
+}
+
+static const struct gmem_ops xh_gmem_ops = {
+	.read = xg_read,
+	.write = xg_write,
+	.invalidate = xg_invalidate,
+};
+
+struct gmem *xh_gmem_new(struct xh_ctx *x, uint32_t domid, size_t cache_bytes)
+{
+	struct xh_gmem *xg = g_new0(struct xh_gmem, 1);
+
+	xg->base.ops = &xh_gmem_ops;
+	xg->x = x;
+	xg->domid = domid;
+	xg->max_buckets = MAX(1u, cache_bytes / GMEM_BUCKET_SIZE);
+	xg->buckets = g_hash_table_new(g_int64_hash, g_int64_equal);
+	g_queue_init(&xg->lru);
+	return &xg->base;
+}
+
+void xh_gmem_free(struct gmem *g)
+{
+	struct xh_gmem *xg;
+
+	if (!g)
+		return;
+	xg = to_xg(g);
+	xg_invalidate(g);
+	g_hash_table_destroy(xg->buckets);
+	g_free(xg);
+}
+
+unsigned xh_gmem_mapped_buckets(struct gmem *g)
+{
+	return g_hash_table_size(to_xg(g)->buckets);
+}

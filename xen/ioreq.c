@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One guest's ioreq server (DESIGN.md §4, FACTS 22-24).
+ *
+ * Trust boundary: the shared ioreq page is writable by the guest's hypervisor side
+ * while we read it, and its contents describe accesses the guest chose. Each slot is
+ * copied out after the READY state is seen (read barrier), validated on the copy
+ * (type, size, count, pointer data), and always completed, even when invalid, so the
+ * vCPU never hangs.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <xenctrl.h>
+#include <xendevicemodel.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xen/hvm/ioreq.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/memory.h>
+
+#include "common/log.h"
+#include "xen/xh-internal.h"
+
+#define IOREQ_PAGE_SIZE 4096
+#define MAX_VCPUS	(IOREQ_PAGE_SIZE / sizeof(ioreq_t))
+
+_Static_assert(sizeof(ioreq_t) == 32, "ioreq_t is 32 bytes (FACTS 22)");
+
+struct xh_ioreq_server {
+	struct xh_ctx *x;
+	uint32_t domid;
+	ioservid_t id;
+	struct xh_ioreq_handler *handler;
+	xenforeignmemory_resource_handle *page_res;
+	shared_iopage_t *page;
+	xenevtchn_handle *xce;
+	unsigned nr_vcpus;
+	evtchn_port_t *local_port; /* [vcpu] */
+	bool enabled;
+	GArray *ranges; /* struct range: what to unmap at teardown */
+	struct xh_ioreq_stats stats;
+};
+
+struct range {
+	uint64_t start, size;
+};
+
+int xh_ctx_new(struct xh_ctx **ret)
+{
+	struct xh_ctx *x = g_new0(struct xh_ctx, 1);
+	int err;
+
+	/* Library messages only when critical: guests can make calls fail at will. */
+	x->log = (xentoollog_logger *)xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+	x->dmod = xendevicemodel_open(x->log, 0);
+	if (!x->dmod)
+		goto err;
+	x->fmem = xenforeignmemory_open(x->log, 0);
+	if (!x->fmem)
+		goto err;
+	*ret = x;
+	return 0;
+err:
+	err = errno ? -errno : -EIO;
+	xh_ctx_free(x);
+	return err;
+}
+
+void xh_ctx_free(struct xh_ctx *x)
+{
+	if (!x)
+		return;
+	if (x->fmem)
+		xenforeignmemory_close(x->fmem);
+	if (x->dmod)
+		xendevicemodel_close(x->dmod);
+	if (x->log)
+		xtl_logger_destroy(x->log);
+	g_free(x);
+}
+
+int xh_set_irq_level(struct xh_ctx *x, uint32_t domid, uint32_t irq, bool level)
+{
+	if (xendevicemodel_set_irq_level(x->dmod, domid, irq, level) < 0)
+		return -errno;
+	return 0;
+}
+
+int xh_ioreq_server_new(struct xh_ctx *x, uint32_t domid, struct xh_ioreq_handler *h,
+			struct xh_ioreq_server **ret)
+{
+	struct xh_ioreq_server *s;
+	unsigned int vcpus = 0;
+	void *addr = NULL;
+	int r;
+
+	if (xendevicemodel_nr_vcpus(x->dmod, domid, &vcpus) < 0)
+		return -errno;
+	if (vcpus == 0 || vcpus > MAX_VCPUS)
+		return -E2BIG;
+
+	s = g_new0(struct xh_ioreq_server, 1);
+	s->x = x;
+	s->domid = domid;
+	s->handler = h;
+	s->nr_vcpus = vcpus;
+	s->ranges = g_array_new(false, false, sizeof(struct range));
+	/* Arm has no buffered ioreqs (FACTS 23); we never need them on x86 either. */
+	if (xendevicemodel_create_ioreq_server(x->dmod, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &s->id) <
+	    0) {
+		r = -errno;
+		g_array_free(s->ranges, true);
+		g_free(s);
+		return r;
+	}
+	s->page_res = xenforeignmemory_map_resource(
+		x->fmem, domid, XENMEM_resource_ioreq_server, s->id,
+		XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr, PROT_READ | PROT_WRITE, 0);
+	if (!s->page_res) {
+		r = errno ? -errno : -EIO;
+		xh_ioreq_server_free(s);
+		return r;
+	}
+	s->page = addr;
+	log_debug("dom%u: ioreq server %u created, %u vCPU(s)", domid, s->id, vcpus);
+	*ret = s;
+	return 0;
+}
+
+int xh_ioreq_server_map_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size)
+{
+	struct range rg = { start, size };
+
+	if (size == 0 || start + size - 1 < start)
+		return -EINVAL;
+	if (xendevicemodel_map_io_range_to_ioreq_server(s->x->dmod, s->domid, s->id, 1, start,
+							start + size - 1) < 0)
+		return -errno;
+	g_array_append_val(s->ranges, rg);
+	return 0;
+}
+
+int xh_ioreq_server_unmap_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size)
+{
+	guint i;
+
+	for (i = 0; i < s->ranges->len; i++) {
+		struct range *rg = &g_array_index(s->ranges, struct range, i);
+
+		if (rg->start != start || rg->size != size)
+			continue;
+		g_array_remove_index_fast(s->ranges, i);
+		if (xendevicemodel_unmap_io_range_from_ioreq_server(s->x->dmod, s->domid, s->id, 1,
+								    start, start + size - 1) < 0)
+			return -errno;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int xh_ioreq_server_enable(struct xh_ioreq_server *s)
+{
+	unsigned v;
+
+	if (xendevicemodel_set_ioreq_server_state(s->x->dmod, s->domid, s->id, 1) < 0)
+		return -errno;
+	s->enabled = true;
+	/* vp_eport is valid only once the server is enabled (FACTS 24). */
+	s->xce = xenevtchn_open(s->x->log, 0);
+	if (!s->xce)
+		return errno ? -errno : -EIO;
+	s->local_port = g_new0(evtchn_port_t, s->nr_vcpus);
+	for (v = 0; v < s->nr_vcpus; v++) {
+		uint32_t remote = s->page->vcpu_ioreq[v].vp_eport;
+		xenevtchn_port_or_error_t p = xenevtchn_bind_interdomain(s->xce, s->domid, remote);
+
+		if (p < 0)
+			return -errno;
+		s->local_port[v] = p;
+		log_debug("dom%u: vCPU %u: remote port %u -> local %d", s->domid, v, remote, p);
+	}
+	return 0;
+}
+
+int xh_ioreq_server_fd(struct xh_ioreq_server *s)
+{
+	return s->xce ? xenevtchn_fd(s->xce) : -1;
+}
+
+uint32_t xh_ioreq_server_id(struct xh_ioreq_server *s)
+{
+	return s->id;
+}
+
+unsigned xh_ioreq_server_nr_vcpus(struct xh_ioreq_server *s)
+{
+	return s->nr_vcpus;
+}
+
+const struct xh_ioreq_stats *xh_ioreq_server_stats(struct xh_ioreq_server *s)
+{
+	return &s->stats;
+}
+
+/* Validate the private copy of a request and turn it into an xh_io. */
+static int decode(const ioreq_t *req, unsigned vcpu, struct xh_io *io)
+{
+	memset(io, 0, sizeof(*io));
+	io->vcpu = vcpu;
+	io->write = req->dir == IOREQ_WRITE;
+	io->addr = req->addr;
+	io->data = req->data;
+	switch (req->type) {
+	case IOREQ_TYPE_COPY:
+		io->type = XH_IO_MMIO;
+		break;
+	case IOREQ_TYPE_PIO:
+		io->type = XH_IO_PIO;
+		break;
+	case IOREQ_TYPE_PCI_CONFIG:
+		io->type = XH_IO_PCI_CONFIG;
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (req->size != 1 && req->size != 2 && req->size != 4 && req->size != 8)
+		return -EINVAL;
+	io->size = req->size;
+	/* Arm sends count 1 without pointer data; x86 rep/string ops to our registers are refused */
+	if (req->count != 1 || req->data_is_ptr)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+static void serve(struct xh_ioreq_server *s, unsigned vcpu, ioreq_t *req)
+{
+	struct xh_io io;
+	int r;
+
+	if (req->type == IOREQ_TYPE_INVALIDATE) {
+		s->stats.invalidate++;
+		if (s->handler->ops->invalidate)
+			s->handler->ops->invalidate(s->handler);
+		return;
+	}
+	if (req->type == IOREQ_TYPE_TIMEOFFSET)
+		return;
+	r = decode(req, vcpu, &io);
+	if (r == 0) {
+		r = s->handler->ops->access(s->handler, &io);
+		s->stats.served++;
+	} else {
+		s->stats.bad++;
+		log_warn_rl(
+			"dom%u: vCPU %u: bad ioreq type %u size %u count %u ptr %u addr 0x%" PRIx64
+			": completed without effect",
+			s->domid, vcpu, req->type, req->size, req->count, req->data_is_ptr,
+			req->addr);
+	}
+	if (req->dir == IOREQ_READ && !req->data_is_ptr)
+		req->data = r == 0 ? io.data : ~0ULL;
+}
+
+int xh_ioreq_server_dispatch(struct xh_ioreq_server *s)
+{
+	xenevtchn_port_or_error_t port = xenevtchn_pending(s->xce);
+	volatile ioreq_t *slot;
+	ioreq_t req;
+	unsigned v;
+
+	if (port < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	xenevtchn_unmask(s->xce, port);
+	for (v = 0; v < s->nr_vcpus; v++)
+		if (s->local_port[v] == (evtchn_port_t)port)
+			break;
+	if (v == s->nr_vcpus) {
+		s->stats.spurious++;
+		return 0;
+	}
+	slot = &s->page->vcpu_ioreq[v];
+	if (slot->state != STATE_IOREQ_READY) {
+		s->stats.spurious++;
+		return 0;
+	}
+	/* Read the request only after seeing READY (pairs with Xen's write barrier). */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	memcpy(&req, (const void *)slot, sizeof(req));
+	slot->state = STATE_IOREQ_INPROCESS;
+
+	serve(s, v, &req);
+
+	if (req.dir == IOREQ_READ)
+		slot->data = req.data;
+	/* The response data must be visible before the state that publishes it. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	slot->state = STATE_IORESP_READY;
+	xenevtchn_notify(s->xce, port);
+	return 0;
+}
+
+void xh_ioreq_server_free(struct xh_ioreq_server *s)
+{
+	unsigned v;
+	guint i;
+
+	if (!s)
+		return;
+	/* Reverse order of set-up: event channels, state, ranges, page, server. */
+	if (s->xce) {
+		for (v = 0; v < s->nr_vcpus && s->local_port; v++)
+			if (s->local_port[v])
+				xenevtchn_unbind(s->xce, s->local_port[v]);
+		xenevtchn_close(s->xce);
+	}
+	g_free(s->local_port);
+	if (s->enabled)
+		xendevicemodel_set_ioreq_server_state(s->x->dmod, s->domid, s->id, 0);
+	for (i = 0; i < s->ranges->len; i++) {
+		struct range *rg = &g_array_index(s->ranges, struct range, i);
+
+		xendevicemodel_unmap_io_range_from_ioreq_server(
+			s->x->dmod, s->domid, s->id, 1, rg->start, rg->start + rg->size - 1);
+	}
+	g_array_free(s->ranges, true);
+	if (s->page_res)
+		xenforeignmemory_unmap_resource(s->x->fmem, s->page_res);
+	xendevicemodel_destroy_ioreq_server(s->x->dmod, s->domid, s->id);
+	log_debug("dom%u: ioreq server %u destroyed", s->domid, s->id);
+	g_free(s);
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * xen/: the only layer that includes Xen's headers (DESIGN.md §2). It gives vmm/:
+ *  - struct xh_ctx: the process-wide library handles (devicemodel, foreignmemory);
+ *  - struct xh_ioreq_server: one guest's ioreq server (create, map ranges, enable,
+ *    one event channel per vCPU, serve ioreqs, teardown in reverse order);
+ *  - interrupts (Arm SPIs);
+ *  - a struct gmem for a guest's RAM through foreign mappings with a bounded cache;
+ *  - xenstore helpers (struct xh_xs).
+ * Everything here logs at debug level only and returns -errno; vmm/ reports failures.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+struct gmem;
+struct xh_ctx;
+struct xh_ioreq_server;
+
+int xh_ctx_new(struct xh_ctx **ret);
+void xh_ctx_free(struct xh_ctx *x);
+
+/* --- ioreq server --- */
+
+enum xh_io_type {
+	XH_IO_MMIO,	  /* IOREQ_TYPE_COPY */
+	XH_IO_PIO,	  /* IOREQ_TYPE_PIO */
+	XH_IO_PCI_CONFIG, /* IOREQ_TYPE_PCI_CONFIG: addr = SBDF << 32 | register */
+};
+
+/* One guest access, copied out of the shared ioreq page and validated. */
+struct xh_io {
+	enum xh_io_type type;
+	bool write;
+	uint8_t size; /* 1, 2, 4 or 8 */
+	unsigned vcpu;
+	uint64_t addr;
+	uint64_t data; /* value written, or the value to return for a read */
+};
+
+struct xh_ioreq_handler;
+struct xh_ioreq_handler_ops {
+	/*
+	 * Emulate io; for reads set io->data. A negative return is logged by the caller
+	 * of the handler (rate-limited); the ioreq is completed either way, reads with
+	 * all ones.
+	 */
+	int (*access)(struct xh_ioreq_handler *h, struct xh_io *io);
+	/* Xen asked every device model to drop its guest-memory mappings. */
+	void (*invalidate)(struct xh_ioreq_handler *h);
+};
+
+struct xh_ioreq_handler {
+	const struct xh_ioreq_handler_ops *ops;
+};
+
+/* Counters, for tests and the status log line. */
+struct xh_ioreq_stats {
+	uint64_t served;
+	uint64_t bad;	     /* invalid size, count, pointer data or type */
+	uint64_t invalidate; /* INVALIDATE broadcasts acknowledged */
+	uint64_t spurious;   /* event with no READY slot */
+};
+
+/*
+ * Create the server (buffered ioreqs off) and map its ioreq page. The server is
+ * not enabled: map the ranges first, then xh_ioreq_server_enable().
+ */
+int xh_ioreq_server_new(struct xh_ctx *x, uint32_t domid, struct xh_ioreq_handler *h,
+			struct xh_ioreq_server **ret);
+/* [start, start + size) of guest-physical MMIO space. */
+int xh_ioreq_server_map_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size);
+int xh_ioreq_server_unmap_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size);
+/* Enable and bind one event channel per vCPU. After this the guest may be unpaused. */
+int xh_ioreq_server_enable(struct xh_ioreq_server *s);
+/* The fd to poll for ioreqs (valid after enable). */
+int xh_ioreq_server_fd(struct xh_ioreq_server *s);
+/* Serve what the fd signalled. Returns 0, or -errno if the event channel failed. */
+int xh_ioreq_server_dispatch(struct xh_ioreq_server *s);
+uint32_t xh_ioreq_server_id(struct xh_ioreq_server *s);
+unsigned xh_ioreq_server_nr_vcpus(struct xh_ioreq_server *s);
+const struct xh_ioreq_stats *xh_ioreq_server_stats(struct xh_ioreq_server *s);
+/* Unbind, disable, unmap ranges, unmap the page, destroy. NULL-safe. */
+void xh_ioreq_server_free(struct xh_ioreq_server *s);
+
+/* --- interrupts --- */
+
+/* Arm: SPI line level (xendevicemodel_set_irq_level). */
+int xh_set_irq_level(struct xh_ctx *x, uint32_t domid, uint32_t irq, bool level);
+
+/* --- guest memory --- */
+
+#define XH_GMEM_CACHE_DEFAULT (64u << 20) /* bytes of guest memory kept mapped */
+
+/* A struct gmem for domid's RAM; cache_bytes bounds what stays mapped at once. */
+struct gmem *xh_gmem_new(struct xh_ctx *x, uint32_t domid, size_t cache_bytes);
+void xh_gmem_free(struct gmem *g);
+/* Mappings currently held (for tests and leak checks). */
+unsigned xh_gmem_mapped_buckets(struct gmem *g);
+
+/* --- xenstore --- */
+
+struct xh_xs;
+
+int xh_xs_open(struct xh_xs **ret);
+void xh_xs_close(struct xh_xs *xs);
+/* NULL if absent (errno kept); g_free() the result. */
+char *xh_xs_read(struct xh_xs *xs, const char *path);
+int xh_xs_write(struct xh_xs *xs, const char *path, const char *value);
+int xh_xs_rm(struct xh_xs *xs, const char *path);
+/* Child names (NULL-terminated, g_strfreev()), or NULL if the node is absent. */
+char **xh_xs_ls(struct xh_xs *xs, const char *path);
+int xh_xs_watch(struct xh_xs *xs, const char *path, const char *token);
+int xh_xs_unwatch(struct xh_xs *xs, const char *path, const char *token);
+/* The fd that becomes readable when a watch fired. */
+int xh_xs_fd(struct xh_xs *xs);
+/* Next pending watch event without blocking: 1 and path/token (g_free), 0 if none. */
+int xh_xs_next_watch(struct xh_xs *xs, char **ret_path, char **ret_token);
+/* Parse a xenstore value as an unsigned number (decimal, or 0x hex). */
+int xh_xs_read_u64(struct xh_xs *xs, const char *path, uint64_t *ret);
