@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Device specs from the command line and the config file:
+ *   TYPE[,transport=mmio][,base=ADDR][,irq=N][,queue-size=N][,KEY=VALUE...]
+ * Trust boundary: the operator's input. Every number is range-checked and every
+ * error names the spec and the key.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "devices/catalogue.h"
+#include "virtio-mmio/vmmio.h"
+#include "vmm/vmm.h"
+
+G_DEFINE_QUARK(xvdm_vmm_error, vmm_error)
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+	char *end = NULL;
+	guint64 v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = g_ascii_strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static bool set_key(struct vmm_devspec *s, const char *spec, const char *key, const char *val,
+		    GError **error)
+{
+	uint64_t n;
+
+	if (!strcmp(key, "transport")) {
+		if (strcmp(val, "mmio")) {
+			g_set_error(error, VMM_ERROR, EINVAL,
+				    "device '%s': transport '%s' is not supported (only 'mmio')",
+				    spec, val);
+			return false;
+		}
+		s->transport = VMM_TRANSPORT_MMIO;
+	} else if (!strcmp(key, "base")) {
+		if (!parse_u64(val, UINT64_MAX - VMMIO_WINDOW_SIZE, &n) || n % VMMIO_WINDOW_SIZE) {
+			g_set_error(error, VMM_ERROR, EINVAL,
+				    "device '%s': base '%s' is not an address aligned to 0x%x",
+				    spec, val, VMMIO_WINDOW_SIZE);
+			return false;
+		}
+		s->base = n;
+		s->has_base = true;
+	} else if (!strcmp(key, "irq")) {
+		/* Arm SPIs are 32..1019 (GIC); libxl hands out 33-43 for virtio-mmio. */
+		if (!parse_u64(val, 1019, &n) || n < 32) {
+			g_set_error(error, VMM_ERROR, EINVAL,
+				    "device '%s': irq '%s' is not an SPI number (32-1019)", spec,
+				    val);
+			return false;
+		}
+		s->irq = n;
+		s->has_irq = true;
+	} else if (!strcmp(key, "queue-size")) {
+		if (!parse_u64(val, VDEV_QUEUE_SIZE_MAX, &n) || !is_pow2(n)) {
+			g_set_error(error, VMM_ERROR, EINVAL,
+				    "device '%s': queue-size '%s' must be a power of two "
+				    "between 1 and %u",
+				    spec, val, VDEV_QUEUE_SIZE_MAX);
+			return false;
+		}
+		s->queue_size = n;
+	} else {
+		if (g_hash_table_contains(s->opts, key)) {
+			g_set_error(error, VMM_ERROR, EINVAL, "device '%s': '%s' given twice", spec,
+				    key);
+			return false;
+		}
+		g_hash_table_insert(s->opts, g_strdup(key), g_strdup(val));
+	}
+	return true;
+}
+
+struct vmm_devspec *vmm_devspec_parse(const char *spec, GError **error)
+{
+	struct vmm_devspec *s = g_new0(struct vmm_devspec, 1);
+	char **parts = g_strsplit(spec, ",", -1);
+	unsigned i;
+
+	s->opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	s->type = g_strdup(g_strstrip(parts[0] ? parts[0] : ""));
+	if (!*s->type) {
+		g_set_error(error, VMM_ERROR, EINVAL, "device '%s': no device type", spec);
+		goto err;
+	}
+	if (!vdev_type_find(s->type)) {
+		GString *names = g_string_new(NULL);
+		const struct vdev_type *const *t;
+
+		for (t = vdev_types(); *t; t++)
+			g_string_append_printf(names, "%s%s", names->len ? ", " : "", (*t)->name);
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "device '%s': unknown device type '%s' (known: %s)", spec, s->type,
+			    names->str);
+		g_string_free(names, true);
+		goto err;
+	}
+	for (i = 1; parts[i]; i++) {
+		char *kv = g_strstrip(parts[i]);
+		char *eq = strchr(kv, '=');
+
+		if (!eq || eq == kv || !eq[1]) {
+			g_set_error(error, VMM_ERROR, EINVAL, "device '%s': '%s' is not KEY=VALUE",
+				    spec, kv);
+			goto err;
+		}
+		*eq = '\0';
+		if (!set_key(s, spec, g_strstrip(kv), g_strstrip(eq + 1), error))
+			goto err;
+	}
+	g_strfreev(parts);
+	return s;
+err:
+	g_strfreev(parts);
+	vmm_devspec_free(s);
+	return NULL;
+}
+
+void vmm_devspec_free(struct vmm_devspec *s)
+{
+	if (!s)
+		return;
+	g_hash_table_destroy(s->opts);
+	g_free(s->type);
+	g_free(s);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmm/: the xvdm program. It assembles guests from xen/ (ioreq servers, guest memory,
+ * interrupts), the transports and the device catalogue, and runs one GLib main loop
+ * for every guest. Three ways in: the command line (--domid/--device), a config
+ * file (--config), and xenstore discovery (--watch), DESIGN.md §4.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "virtio-mmio/vmmio.h"
+#include "xen/xh.h"
+
+#define VMM_ERROR vmm_error_quark()
+GQuark vmm_error_quark(void);
+
+/* ---- device specs: "rng,transport=mmio,base=0x2000000,irq=33,queue-size=256" ---- */
+
+enum vmm_transport {
+	VMM_TRANSPORT_MMIO,
+};
+
+struct vmm_devspec {
+	char *type;
+	enum vmm_transport transport;
+	bool has_base, has_irq;
+	uint64_t base;
+	uint32_t irq;
+	uint16_t queue_size; /* 0 = the type's default */
+	GHashTable *opts;    /* device-specific keys, checked by the catalogue */
+};
+
+/* Parse a spec; the type and every option are checked. NULL with *error on failure. */
+struct vmm_devspec *vmm_devspec_parse(const char *spec, GError **error);
+void vmm_devspec_free(struct vmm_devspec *s);
+
+/* ---- config file (README "Configuration") ---- */
+
+struct vmm_guest_config {
+	char *name;	/* [guest NAME]: matched against the domain's xenstore name */
+	bool has_domid; /* [domain N] */
+	uint32_t domid;
+	GPtrArray *devices; /* struct vmm_devspec *: served as soon as the guest is known */
+	GHashTable *slots;  /* vdev ("xvda") -> char * spec without transport/base/irq */
+};
+
+struct vmm_config {
+	GPtrArray *guests;  /* struct vmm_guest_config * */
+	char *default_slot; /* spec for slots no [guest] names; NULL = refuse them */
+	uint32_t backend_domid;
+};
+
+struct vmm_config *vmm_config_load(const char *path, GError **error);
+struct vmm_config *vmm_config_new(void);
+void vmm_config_free(struct vmm_config *c);
+const struct vmm_guest_config *vmm_config_find_guest(const struct vmm_config *c, const char *name,
+						     uint32_t domid);
+
+/* ---- guests ---- */
+
+struct vmm;
+struct vmm_guest;
+
+struct vmm_guest *vmm_guest_new(struct vmm *v, uint32_t domid, GError **error);
+/* Add a virtio-mmio device (before or after enable). Returns 0 or -errno with *error. */
+int vmm_guest_add_device(struct vmm_guest *g, const struct vmm_devspec *spec, const char *id,
+			 GError **error);
+/* Remove the device whose window starts at base. */
+int vmm_guest_remove_device(struct vmm_guest *g, uint64_t base);
+unsigned vmm_guest_nr_devices(struct vmm_guest *g);
+/* Enable the ioreq server and start serving. */
+int vmm_guest_enable(struct vmm_guest *g, GError **error);
+void vmm_guest_free(struct vmm_guest *g);
+
+/* ---- the program ---- */
+
+struct vmm {
+	struct xh_ctx *xen;
+	struct xh_xs *xs; /* NULL when xenstore is not reachable (command-line mode only) */
+	struct vmm_config *config;
+	GMainLoop *loop;
+	GHashTable *guests; /* domid -> struct vmm_guest * */
+	guint xs_source;
+	GHashTable *slots;   /* "domid/devid" -> struct slot (vmm/watch.c) */
+	GHashTable *tracked; /* domids whose xenstore node existed: reaped when it goes */
+	bool watch;
+	int exit_code;
+};
+
+struct vmm_guest *vmm_find_guest(struct vmm *v, uint32_t domid);
+void vmm_remove_guest(struct vmm *v, uint32_t domid);
+
+/*
+ * xenstore (vmm/watch.c): with v->watch, discovery of xl's virtio slots; always,
+ * @releaseDomain to release the devices of guests that are gone.
+ */
+int vmm_watch_start(struct vmm *v, GError **error);
+void vmm_track_domain(struct vmm *v, uint32_t domid);
+void vmm_watch_stop(struct vmm *v);
+/* Called by the xenstore fd handler for every watch event. */
+void vmm_watch_event(struct vmm *v, const char *path, const char *token);

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * xenstore discovery of the virtio slots xl creates (DESIGN.md §4, FACTS 28).
+ *
+ * Xen 4.17: disk=[ "...,backendtype=standalone,specification=virtio,..." ] writes
+ *   /local/domain/<backend>/backend/virtio_disk/<domid>/<devid>/{base,irq,dev,state,...}
+ * and waits 10 s for state 2 (InitWait) on create, and for 6 (Closed) after it wrote
+ * 5 (Closing) on destroy. xvdm brings the ioreq server up with the slot's range
+ * claimed *before* it writes 2: libxl unpauses the guest after that.
+ *
+ * Trust boundary: backend nodes are written by the toolstack in dom0, but the
+ * domain's name is the guest's own to change; every value is parsed and checked
+ * (base aligned and not overflowing, irq an SPI) and a bad slot is refused with a
+ * log line, never a crash. One slot's failure does not affect the others.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "vmm/vmm.h"
+
+#define TOKEN_SLOTS   "virtio_disk"
+#define TOKEN_RELEASE "release"
+
+/* xenbus states (xen/io/xenbus.h) */
+#define XB_INITIALISING 1
+#define XB_INITWAIT	2
+#define XB_CLOSING	5
+#define XB_CLOSED	6
+
+struct slot {
+	uint32_t domid;
+	char *devid;
+	uint64_t base;
+	bool served;
+	bool refused; /* logged once; retried only if the slot is re-created */
+};
+
+static char *slots_path(struct vmm *v)
+{
+	return g_strdup_printf("/local/domain/%u/backend/virtio_disk", v->config->backend_domid);
+}
+
+static void write_state(struct vmm *v, const char *dir, int state)
+{
+	g_autofree char *p = g_strdup_printf("%s/state", dir);
+	g_autofree char *s = g_strdup_printf("%d", state);
+	int r = xh_xs_write(v->xs, p, s);
+
+	if (r < 0)
+		log_warn("%s: cannot write %d: %s", p, state, g_strerror(-r));
+}
+
+static void slot_free(struct slot *sl)
+{
+	g_free(sl->devid);
+	g_free(sl);
+}
+
+/* The device spec for a slot: [guest NAME] slot.<vdev>, else [xvdm] default-slot. */
+static const char *slot_spec(struct vmm *v, uint32_t domid, const char *name, const char *vdev,
+			     const char **ret_where)
+{
+	const struct vmm_guest_config *gc = vmm_config_find_guest(v->config, name, domid);
+	const char *spec = gc && vdev ? g_hash_table_lookup(gc->slots, vdev) : NULL;
+
+	*ret_where = "config";
+	if (!spec) {
+		spec = v->config->default_slot;
+		*ret_where = "default-slot";
+	}
+	return spec;
+}
+
+/* Bring a slot up: parse what libxl wrote, add the device, enable the server. */
+static int slot_setup(struct vmm *v, struct slot *sl, const char *dir, GError **error)
+{
+	g_autofree char *pbase = g_strdup_printf("%s/base", dir);
+	g_autofree char *pirq = g_strdup_printf("%s/irq", dir);
+	g_autofree char *pdev = g_strdup_printf("%s/dev", dir);
+	g_autofree char *pname = g_strdup_printf("/local/domain/%u/name", sl->domid);
+	g_autofree char *vdev = xh_xs_read(v->xs, pdev);
+	g_autofree char *name = xh_xs_read(v->xs, pname);
+	g_autofree char *id = NULL;
+	g_autofree char *full = NULL;
+	struct vmm_devspec *spec;
+	struct vmm_guest *g;
+	const char *text, *where;
+	uint64_t base, irq;
+	int r;
+
+	if (xh_xs_read_u64(v->xs, pbase, &base) < 0 || xh_xs_read_u64(v->xs, pirq, &irq) < 0) {
+		g_set_error(error, VMM_ERROR, EINVAL, "%s: base or irq missing or not a number",
+			    dir);
+		return -EINVAL;
+	}
+	text = slot_spec(v, sl->domid, name, vdev, &where);
+	if (!text) {
+		g_set_error(error, VMM_ERROR, ENOENT,
+			    "dom%u (%s): no device configured for virtio slot '%s': add "
+			    "'slot.%s = rng' (or another type) to [guest %s], or set [xvdm] "
+			    "default-slot",
+			    sl->domid, name ? name : "?", vdev ? vdev : sl->devid,
+			    vdev ? vdev : "<vdev>", name ? name : "<name>");
+		return -ENOENT;
+	}
+	full = g_strdup_printf("%s,base=0x%" PRIx64 ",irq=%" PRIu64, text, base, irq);
+	/* libxl's placement gets the same checks as a command-line spec. */
+	spec = vmm_devspec_parse(full, error);
+	if (!spec) {
+		g_prefix_error(error, "%s: ", dir);
+		return -EINVAL;
+	}
+	g = vmm_find_guest(v, sl->domid);
+	if (!g) {
+		g = vmm_guest_new(v, sl->domid, error);
+		if (!g) {
+			vmm_devspec_free(spec);
+			return -EIO;
+		}
+		g_hash_table_insert(v->guests, GUINT_TO_POINTER(sl->domid), g);
+		vmm_track_domain(v, sl->domid);
+	}
+	id = g_strdup(vdev ? vdev : sl->devid);
+	r = vmm_guest_add_device(g, spec, id, error);
+	if (r == 0)
+		r = vmm_guest_enable(g, error);
+	vmm_devspec_free(spec);
+	if (r < 0) {
+		if (vmm_guest_nr_devices(g) == 0 || r != -EEXIST)
+			vmm_remove_guest(v, sl->domid);
+		return r;
+	}
+	sl->base = base;
+	sl->served = true;
+	log_msg("dom%u (%s): virtio slot %s served as %s (%s)", sl->domid, name ? name : "?", id,
+		text, where);
+	return 0;
+}
+
+static void slot_teardown(struct vmm *v, struct slot *sl)
+{
+	struct vmm_guest *g = vmm_find_guest(v, sl->domid);
+
+	if (!sl->served || !g)
+		return;
+	vmm_guest_remove_device(g, sl->base);
+	sl->served = false;
+	if (vmm_guest_nr_devices(g) == 0)
+		vmm_remove_guest(v, sl->domid);
+}
+
+static void scan_slot(struct vmm *v, const char *root, const char *dom, const char *devid,
+		      GHashTable *seen)
+{
+	g_autofree char *dir = g_strdup_printf("%s/%s/%s", root, dom, devid);
+	g_autofree char *pstate = g_strdup_printf("%s/state", dir);
+	char *key = g_strdup_printf("%s/%s", dom, devid);
+	struct slot *sl = g_hash_table_lookup(v->slots, key);
+	uint64_t state = 0, domid;
+	char *end = NULL;
+
+	domid = g_ascii_strtoull(dom, &end, 10);
+	if (!*dom || *end || domid >= 0x7ff0) {
+		g_free(key);
+		return;
+	}
+	g_hash_table_add(seen, key);
+	if (xh_xs_read_u64(v->xs, pstate, &state) < 0)
+		return; /* libxl writes the nodes in one transaction: state comes with them */
+	if (!sl) {
+		sl = g_new0(struct slot, 1);
+		sl->domid = domid;
+		sl->devid = g_strdup(devid);
+		g_hash_table_insert(v->slots, g_strdup(key), sl);
+	}
+	if (state >= XB_INITIALISING && state < XB_CLOSING && !sl->served && !sl->refused) {
+		g_autoptr(GError) err = NULL;
+
+		if (slot_setup(v, sl, dir, &err) < 0) {
+			log_warn("%s", err->message);
+			sl->refused = true;
+		} else if (state == XB_INITIALISING) {
+			write_state(v, dir, XB_INITWAIT);
+		}
+	} else if (state == XB_CLOSING) {
+		slot_teardown(v, sl);
+		write_state(v, dir, XB_CLOSED);
+		log_info("dom%u: virtio slot %s closed", sl->domid, sl->devid);
+	}
+}
+
+/* Rescan every slot: there are few, and a rescan never misses a coalesced event. */
+static void scan_slots(struct vmm *v)
+{
+	g_autofree char *root = slots_path(v);
+	g_auto(GStrv) doms = xh_xs_ls(v->xs, root);
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTableIter it;
+	struct slot *sl;
+	char *key;
+	unsigned i, j;
+
+	for (i = 0; doms && doms[i]; i++) {
+		g_autofree char *p = g_strdup_printf("%s/%s", root, doms[i]);
+		g_auto(GStrv) devs = xh_xs_ls(v->xs, p);
+
+		for (j = 0; devs && devs[j]; j++)
+			scan_slot(v, root, doms[i], devs[j], seen);
+	}
+	/* Slots whose nodes are gone (libxl removed them, or the domain died). */
+	g_hash_table_iter_init(&it, v->slots);
+	while (g_hash_table_iter_next(&it, (gpointer *)&key, (gpointer *)&sl)) {
+		if (g_hash_table_contains(seen, key))
+			continue;
+		slot_teardown(v, sl);
+		g_hash_table_iter_remove(&it);
+	}
+}
+
+void vmm_track_domain(struct vmm *v, uint32_t domid)
+{
+	g_hash_table_add(v->tracked, GUINT_TO_POINTER(domid));
+}
+
+/* @releaseDomain: drop the guests whose domain no longer exists. */
+static void reap_guests(struct vmm *v)
+{
+	GHashTableIter it;
+	gpointer key, val;
+	GArray *gone = g_array_new(false, false, sizeof(uint32_t));
+	guint i;
+
+	g_hash_table_iter_init(&it, v->tracked);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		uint32_t domid = GPOINTER_TO_UINT(key);
+		g_autofree char *p = g_strdup_printf("/local/domain/%u", domid);
+		g_auto(GStrv) ls = xh_xs_ls(v->xs, p);
+
+		if (!ls)
+			g_array_append_val(gone, domid);
+	}
+	for (i = 0; i < gone->len; i++) {
+		uint32_t domid = g_array_index(gone, uint32_t, i);
+
+		g_hash_table_remove(v->tracked, GUINT_TO_POINTER(domid));
+		if (vmm_find_guest(v, domid))
+			log_msg("dom%u: domain is gone: releasing its devices", domid);
+		vmm_remove_guest(v, domid);
+		if (!v->slots)
+			continue;
+		g_hash_table_iter_init(&it, v->slots);
+		while (g_hash_table_iter_next(&it, &key, &val))
+			if (((struct slot *)val)->domid == domid) {
+				((struct slot *)val)->served = false;
+				g_hash_table_iter_remove(&it);
+			}
+	}
+	g_array_free(gone, true);
+	if (!v->watch && g_hash_table_size(v->guests) == 0) {
+		log_msg("no guest left to serve: exiting");
+		g_main_loop_quit(v->loop);
+	}
+}
+
+void vmm_watch_event(struct vmm *v, const char *path, const char *token)
+{
+	if (!strcmp(token, TOKEN_SLOTS))
+		scan_slots(v);
+	else if (!strcmp(token, TOKEN_RELEASE))
+		reap_guests(v);
+}
+
+int vmm_watch_start(struct vmm *v, GError **error)
+{
+	g_autofree char *root = slots_path(v);
+	int r = 0;
+
+	if (v->watch) {
+		v->slots = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						 (GDestroyNotify)slot_free);
+		r = xh_xs_watch(v->xs, root, TOKEN_SLOTS);
+	}
+	if (r == 0)
+		r = xh_xs_watch(v->xs, "@releaseDomain", TOKEN_RELEASE);
+	if (r < 0) {
+		g_set_error(error, VMM_ERROR, -r, "cannot set a xenstore watch: %s",
+			    g_strerror(-r));
+		return r;
+	}
+	if (v->watch)
+		log_msg("watching %s for virtio slots", root);
+	return 0;
+}
+
+void vmm_watch_stop(struct vmm *v)
+{
+	g_autofree char *root = slots_path(v);
+
+	if (!v->xs)
+		return;
+	xh_xs_unwatch(v->xs, "@releaseDomain", TOKEN_RELEASE);
+	if (!v->slots)
+		return;
+	xh_xs_unwatch(v->xs, root, TOKEN_SLOTS);
+	g_hash_table_destroy(v->slots);
+	v->slots = NULL;
+}
