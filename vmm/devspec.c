@@ -82,6 +82,35 @@ static bool set_key(struct vmm_devspec *s, const char *spec, const char *key, co
 	return true;
 }
 
+/* Device-specific keys must be ones the type knows: say which ones it does. */
+static bool check_opts(const struct vmm_devspec *s, const char *spec, GError **error)
+{
+	const struct vdev_type *t = vdev_type_find(s->type);
+	GHashTableIter it;
+	const char *key;
+
+	g_hash_table_iter_init(&it, s->opts);
+	while (g_hash_table_iter_next(&it, (gpointer *)&key, NULL)) {
+		const char *const *k;
+		g_autofree char *known = NULL;
+
+		for (k = t->option_keys; k && *k; k++)
+			if (!strcmp(*k, key))
+				break;
+		if (k && *k)
+			continue;
+		known = t->option_keys && *t->option_keys
+				? g_strjoinv(", ", (char **)t->option_keys)
+				: g_strdup("none");
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "device '%s': unknown key '%s' (common keys: transport, base, irq, "
+			    "queue-size; %s keys: %s)",
+			    spec, key, s->type, known);
+		return false;
+	}
+	return true;
+}
+
 struct vmm_devspec *vmm_devspec_parse(const char *spec, GError **error)
 {
 	struct vmm_devspec *s = g_new0(struct vmm_devspec, 1);
@@ -119,6 +148,8 @@ struct vmm_devspec *vmm_devspec_parse(const char *spec, GError **error)
 		if (!set_key(s, spec, g_strstrip(kv), g_strstrip(eq + 1), error))
 			goto err;
 	}
+	if (!check_opts(s, spec, error))
+		goto err;
 	g_strfreev(parts);
 	return s;
 err:
