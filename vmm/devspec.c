@@ -118,7 +118,7 @@ struct vmm_devspec *vmm_devspec_parse(const char *spec, GError **error)
 	unsigned i;
 
 	s->opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	s->type = g_strdup(g_strstrip(parts[0] ? parts[0] : ""));
+	s->type = g_strstrip(g_strdup(parts[0] ? parts[0] : ""));
 	if (!*s->type) {
 		g_set_error(error, VMM_ERROR, EINVAL, "device '%s': no device type", spec);
 		goto err;
