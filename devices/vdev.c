@@ -186,7 +186,8 @@ int vdev_set_status(struct vdev *d, uint8_t status)
 	if ((added & S_FOK) && features_ok(d) < 0)
 		status &= ~S_FOK; /* the driver reads it back and gives up (§3.1.1 step 6) */
 	d->status = status | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
-	if ((added & S_DOK) && !d->broken)
+	/* A driver that writes DRIVER_OK together with FAILED has given up: start nothing. */
+	if ((added & S_DOK) && !d->broken && !(status & VIRTIO_CONFIG_S_FAILED))
 		driver_ok(d);
 	if (added & VIRTIO_CONFIG_S_FAILED)
 		log_info("%s: driver gave up on the device (FAILED)", d->name);
