@@ -142,23 +142,24 @@ static void transport_reset(struct vmmio *m)
  * between FEATURES_OK and DRIVER_OK, and the queue is not enabled yet (§4.2.2.2: the
  * driver must not touch QueueNum or the addresses while QueueReady is set).
  */
-static struct vdev_queue *writable_queue(struct vmmio *m, const char *reg)
+static struct vdev_queue *writable_queue(struct vmmio *m, uint64_t off)
 {
 	struct vdev_queue *vq = vdev_queue(m->dev, m->queue_sel);
 
 	if (!vq) {
-		log_warn_rl("%s: %s write to queue %" PRIu32 ": no such queue", dev_name(m), reg,
-			    m->queue_sel);
+		log_warn_rl("%s: write to 0x%03" PRIx64 " for queue %" PRIu32 ": no such queue",
+			    dev_name(m), off, m->queue_sel);
 		return NULL;
 	}
 	if (!vdev_queue_writable(m->dev)) {
-		log_warn_rl("%s: %s write to queue %" PRIu32 " in status 0x%x: dropped",
-			    dev_name(m), reg, m->queue_sel, vdev_get_status(m->dev));
+		log_warn_rl("%s: write to 0x%03" PRIx64 " for queue %" PRIu32
+			    " in status 0x%x: dropped",
+			    dev_name(m), off, m->queue_sel, vdev_get_status(m->dev));
 		return NULL;
 	}
 	if (vq->ready) {
-		log_warn_rl("%s: %s write to enabled queue %" PRIu32 ": dropped", dev_name(m), reg,
-			    m->queue_sel);
+		log_warn_rl("%s: write to 0x%03" PRIx64 " for enabled queue %" PRIu32 ": dropped",
+			    dev_name(m), off, m->queue_sel);
 		return NULL;
 	}
 	return vq;
@@ -227,7 +228,7 @@ static int queue_write(struct vmmio *m, uint64_t off, uint32_t val)
 
 	if (off == VIRTIO_MMIO_QUEUE_READY)
 		return queue_ready_write(m, val);
-	vq = writable_queue(m, "queue register");
+	vq = writable_queue(m, off);
 	if (!vq)
 		return -EINVAL;
 	switch (off) {

@@ -44,9 +44,17 @@ void vmmio_init(struct vmmio *m, const struct vmmio_ops *ops, struct vdev *dev);
 void vmmio_fini(struct vmmio *m);
 
 /*
- * A guest access at `off` inside the window, size 1, 2, 4 or 8. Reads always
- * produce a value (0 for unknown or write-only registers); bad writes are dropped.
- * Returns 0, or -EINVAL when the access was bad (already logged, rate-limited).
+ * A guest access at `off` inside the window. Control registers take 32-bit aligned
+ * accesses only; config space (0x100+) takes 1, 2, 4 or 8 bytes at any offset inside
+ * the device's config size. Reads always produce a value (0 for bad accesses, reserved,
+ * legacy or write-only registers); bad writes are dropped. Returns 0, or -EINVAL when
+ * the access was bad, or the device's error for a config access (both already logged,
+ * rate-limited: callers need not log again). Either way the ioreq is complete.
+ *
+ * Status = 0 resets the device and the transport (selectors, InterruptStatus, line low).
+ * Queue registers are writable only between FEATURES_OK and DRIVER_OK and while the
+ * queue is not enabled; QueueReady = 1 needs QueueNum and programmed, aligned areas.
+ * SHM registers answer "no region" for every id (FACTS 20).
  */
 int vmmio_read(struct vmmio *m, uint64_t off, unsigned size, uint64_t *ret_val);
 int vmmio_write(struct vmmio *m, uint64_t off, unsigned size, uint64_t val);
