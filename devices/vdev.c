@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -60,11 +61,22 @@ void vdev_attach(struct vdev *d, struct vdev_bus *bus)
 	d->bus = bus;
 }
 
+/*
+ * Transport feature bits (virtio 1.2 §6) the transports and the virtqueue engine
+ * implement. A device (or a back-end behind it) may offer more, e.g. RING_PACKED,
+ * NOTIFICATION_DATA or RING_RESET, which need transport support we do not have: those
+ * are never offered to the driver.
+ */
+#define VDEV_DEVICE_BITS 0x00ffffffULL /* bits 0-23: device type specific */
+#define VDEV_TRANSPORT_BITS                                                          \
+	((1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
+	 (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ACCESS_PLATFORM))
+
 static uint64_t host_features(struct vdev *d)
 {
 	uint64_t f = d->ops->features ? d->ops->features(d) : 0;
 
-	return f | (1ULL << VIRTIO_F_VERSION_1);
+	return (f & (VDEV_DEVICE_BITS | VDEV_TRANSPORT_BITS)) | (1ULL << VIRTIO_F_VERSION_1);
 }
 
 uint32_t vdev_host_features_word(struct vdev *d, uint32_t sel)
@@ -259,10 +271,12 @@ void vdev_kick(struct vdev *d, unsigned q)
 		return;
 	}
 	if (!d->started || d->broken) {
-		log_warn_rl("%s: notify of queue %u before DRIVER_OK: ignored", d->name, q);
+		log_warn_rl("%s: notify of queue %u while the device is %s: ignored", d->name, q,
+			    d->broken ? "broken (DEVICE_NEEDS_RESET)" : "not started");
 		return;
 	}
-	d->ops->kick(d, q);
+	if (d->ops->kick)
+		d->ops->kick(d, q);
 }
 
 void vdev_notify_used(struct vdev *d, unsigned q)

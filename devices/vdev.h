@@ -81,7 +81,6 @@ struct vdev {
 	uint8_t status;
 	bool started;		  /* ops->start succeeded and no reset since */
 	bool broken;		  /* DEVICE_NEEDS_RESET latched */
-	uint64_t host_features;	  /* offered: device features | VIRTIO_F_VERSION_1 */
 	uint64_t driver_features; /* as written by the driver so far */
 	uint32_t cfg_generation;
 };
