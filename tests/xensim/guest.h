@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The guest side of the simulated hypervisor: what a guest vCPU's MMIO access turns into
+ * under Xen (an ioreq in the vCPU's slot of the serving ioreq server's page, an event on
+ * the vCPU's port, and a wait for the device model's answer), guest RAM as the guest sees
+ * it, and interrupt lines as the guest's GIC sees them.
+ *
+ * Every function may be called from several threads at once, typically one per vCPU;
+ * accesses on one vCPU are serialised, as a real vCPU blocks until its ioreq completes.
+ * Waits are bounded (GD_TIMEOUT_MS) and fail with -ETIMEDOUT, so a hung device model
+ * fails the test instead of hanging it.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <xen/xen.h>
+#include <xen/hvm/ioreq.h>
+
+#include "tests/xensim/hv.h"
+
+#define GD_TIMEOUT_MS 5000
+
+/*
+ * Send one ioreq exactly as Xen does (copy the slot with state NONE, write barrier,
+ * state READY, notify the port) and wait for STATE_IORESP_READY, then take `data` back
+ * into io->data and set the slot to NONE. server < 0: route by io->addr and io->size over
+ * the MMIO ranges of the enabled servers, as Xen does for a data abort; server >= 0: that
+ * server (to send ioreqs Xen would never route, e.g. type PIO on Arm).
+ * 0, -EFAULT (no server claims the address: the guest would take a data abort),
+ * -ETIMEDOUT, -EPROTO (the device model left the slot in a state other than
+ * READY/INPROCESS/IORESP_READY), -EBUSY (the slot was not free), -ENOENT (no such server).
+ */
+int gd_ioreq(struct xs_dom *d, unsigned vcpu, int server, ioreq_t *io, int timeout_ms);
+
+/*
+ * An MMIO read or write of `size` bytes (1, 2, 4, 8) as a guest load/store does it:
+ * type COPY, count 1, data_is_ptr 0. A read also fails with -EPROTO if the device model
+ * returned bits above `size` bytes (Xen's Arm code would hand them to the guest register).
+ */
+int gd_mmio_read(struct xs_dom *d, unsigned vcpu, uint64_t addr, unsigned size, uint64_t *val);
+int gd_mmio_write(struct xs_dom *d, unsigned vcpu, uint64_t addr, unsigned size, uint64_t val);
+/* Xen's map-cache INVALIDATE broadcast: to every enabled server, on vcpu's slot. */
+int gd_send_invalidate(struct xs_dom *d, unsigned vcpu);
+
+/* Guest RAM: a pointer for [gpa, gpa + len) if it lies in one bank, else NULL. */
+void *gd_ram(struct xs_dom *d, uint64_t gpa, size_t len);
+/* Allocate zeroed guest RAM from bank 0 (never freed); 0 when exhausted. */
+uint64_t gd_alloc(struct xs_dom *d, size_t size, size_t align);
+
+/* Interrupt lines as the guest sees them (Arm SPI numbers). */
+uint64_t gd_irq_edges(struct xs_dom *d, unsigned irq);
+unsigned gd_irq_level(struct xs_dom *d, unsigned irq);
+/* Wait for a rising edge after *edges; updates *edges. 0 or -ETIMEDOUT. */
+int gd_irq_wait(struct xs_dom *d, unsigned irq, uint64_t *edges, int timeout_ms);

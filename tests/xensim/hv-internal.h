@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Internals of the simulated hypervisor, shared by hv*.c and the guest driver (guest.c). */
+#pragma once
+
+#include <glib.h>
+#include <pthread.h>
+#include <sys/types.h>
+#include <xen/xen.h>
+#include <xen/hvm/ioreq.h>
+
+#include "tests/xensim/hv.h"
+#include "tests/xensim/proto.h"
+
+struct hv_conn {
+	struct hv *hv;
+	unsigned id;
+	int fd;
+	pthread_t thread;
+	enum xsim_kind kind;
+	pid_t pid;
+	int64_t restrict_domid; /* -1: unrestricted */
+	bool xs_dead;		/* xenstore handle after xentoolcore_restrict_all */
+	bool closed;
+	/* xenstore */
+	int watch_efd; /* readable while events is not empty */
+	GQueue events; /* struct hv_watch_event * */
+};
+
+/* One vCPU's event channel of an ioreq server. */
+struct hv_port {
+	uint32_t remote; /* the guest's port, written to vp_eport */
+	uint32_t local;	 /* the device model's port while bound */
+	bool bound;
+	struct hv_conn *conn;
+	int g2dm; /* eventfd: the guest (Xen) notifies the device model */
+	int dm2g; /* eventfd: the device model notifies the guest */
+};
+
+struct hv_range {
+	uint32_t type;	     /* XEN_DMOP_IO_RANGE_PORT / _MEMORY / _PCI */
+	uint64_t start, end; /* inclusive */
+};
+
+struct hv_server {
+	struct xs_dom *d;
+	uint16_t id;
+	int bufioreq;
+	bool enabled;
+	bool destroyed;
+	int page_fd;
+	struct shared_iopage *page; /* one ioreq_t per vCPU */
+	GArray *ranges;		    /* struct hv_range */
+	struct hv_port *ports;	    /* [nr_vcpus] */
+};
+
+struct hv_irq {
+	unsigned level;
+	uint64_t edges;
+};
+
+struct xs_dom {
+	struct hv *hv;
+	uint32_t domid;
+	struct hv_dom_cfg cfg;
+	bool destroyed;
+	int ram_fd;
+	uint8_t *ram;
+	uint64_t ram_len;
+	uint64_t bank_off[HV_MAX_BANKS];
+	GPtrArray *servers; /* every server ever created; freed with the hv */
+	GHashTable *irqs;   /* unsigned -> struct hv_irq * */
+	uint32_t next_port;
+	struct hv_dom_stats stats;
+	/* guest side (guest.c) */
+	pthread_mutex_t *vcpu_lock; /* [nr_vcpus]: one access in flight per vCPU */
+	pthread_mutex_t alloc_lock;
+	uint64_t alloc_next; /* bump allocator over bank 0 */
+};
+
+struct hv_xs; /* hv-xs.c */
+
+struct hv {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* broadcast on every state change */
+	char *path;
+	int listen_fd;
+	int stop_efd;
+	pthread_t thread;
+	GPtrArray *conns; /* struct hv_conn * */
+	GPtrArray *doms;  /* struct xs_dom * */
+	unsigned next_conn_id;
+	uint32_t next_local_port;
+	GArray *log; /* struct hv_event; path and value owned */
+	struct hv_xs *xs;
+};
+
+/* A reply under construction (hv.c sends it after the lock is dropped). */
+struct hv_reply {
+	int err;
+	uint64_t val[4];
+	GByteArray *data;
+	int fds[XSIM_MAX_FDS]; /* our own dups, closed after sending */
+	unsigned nfds;
+};
+
+typedef void hv_op_fn(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
+		      struct hv_reply *r);
+
+/* hv.c */
+struct hv_event *hv_log_add(struct hv *hv, enum hv_ev_type type, uint32_t domid, int server,
+			    uint64_t a, uint64_t b, uint64_t c);
+void hv_log_add_xs(struct hv *hv, enum hv_ev_type type, const char *path, const char *value,
+		   size_t len, bool by_client);
+struct xs_dom *hv_find_dom(struct hv *hv, uint32_t domid);
+int hv_reply_fd(struct hv_reply *r, int fd);
+/* lock held; deadline from hv_deadline(); 0 or ETIMEDOUT */
+int hv_cond_wait(struct hv *hv, const struct timespec *deadline);
+void hv_deadline(struct timespec *ts, int timeout_ms);
+
+/* hv-ioreq.c: dm, fmem and evtchn operations (lock held) */
+hv_op_fn hv_op_dm_create, hv_op_dm_destroy, hv_op_dm_set_state, hv_op_dm_map_range,
+	hv_op_dm_unmap_range, hv_op_dm_map_pcidev, hv_op_dm_unmap_pcidev, hv_op_dm_set_irq,
+	hv_op_dm_set_intx, hv_op_dm_inject_msi, hv_op_dm_nr_vcpus, hv_op_fmem_ram,
+	hv_op_fmem_resource, hv_op_evtchn_bind, hv_op_evtchn_unbind;
+void hv_conn_unbind_all(struct hv_conn *c);
+void hv_dom_kill_servers(struct xs_dom *d);
+void hv_server_free(struct hv_server *s);
+int hv_ranges_add(GArray *a, uint32_t type, uint64_t start, uint64_t end);
+int hv_ranges_remove(GArray *a, uint32_t type, uint64_t start, uint64_t end);
+bool hv_ranges_contain(GArray *a, uint32_t type, uint64_t start, uint64_t end);
+/* The live, enabled server whose MMIO ranges hold [addr, addr + len). */
+struct hv_server *hv_route_mmio(struct xs_dom *d, uint64_t addr, uint64_t len);
+
+/* hv-xs.c (lock held unless noted) */
+struct hv_xs *hv_xs_new(void);
+void hv_xs_free(struct hv_xs *xs);
+hv_op_fn hv_op_xs_open, hv_op_xs_read, hv_op_xs_write, hv_op_xs_mkdir, hv_op_xs_rm,
+	hv_op_xs_directory, hv_op_xs_watch, hv_op_xs_unwatch, hv_op_xs_get_watch, hv_op_xs_tx_start,
+	hv_op_xs_tx_end, hv_op_xs_introduced;
+void hv_xs_conn_closed(struct hv_conn *c);
+void hv_xs_conn_free(struct hv_conn *c);
+void hv_xs_fire_special(struct hv *hv, const char *name);

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The harness of the simulated-hypervisor tests: a private directory, the hypervisor, the
+ * device model under test as a child process with libxensim.so preloaded, a watchdog, and
+ * failure handling that never leaves a child behind (SIGKILL on failure, on a signal, on
+ * the watchdog, and PR_SET_PDEATHSIG if the test itself dies).
+ *
+ * A test is run by meson as `test <program> <libxensim.so>`; `program` is xvdm or the
+ * self-test's mini device model, empty if it was not built (the test then exits 77, skip).
+ * Environment: XENSIM_ASAN_RUNTIME (set by meson with -Dsanitize=true): the ASan runtime
+ * to preload first; XENSIM_VERBOSE=1: pass -v to the program.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdnoreturn.h>
+#include <sys/types.h>
+
+#include "tests/xensim/hv.h"
+
+#define SIM_MAX_FILES 16
+
+struct sim {
+	const char *name;    /* test name for messages */
+	const char *program; /* the device model under test */
+	const char *preload; /* libxensim.so */
+	char dir[64];
+	char *files[SIM_MAX_FILES]; /* removed at the end */
+	unsigned nfiles;
+	struct hv *hv;
+	pid_t pid;   /* the device model, 0 if none */
+	bool exited; /* it exited (status below) */
+	int status;  /* its wait status once exited */
+};
+
+/*
+ * Parse argv, arm the watchdog (seconds), make the directory, start the hypervisor.
+ * Exits 77 when the program under test is not available.
+ */
+void sim_init(struct sim *s, const char *name, int argc, char **argv, unsigned watchdog_s);
+/* A path inside the test's directory (removed at the end); the string lives until exit. */
+const char *sim_path(struct sim *s, const char *file);
+void sim_write_file(struct sim *s, const char *path, const char *content);
+
+/* Start the program with args (NULL-terminated, without argv[0]); sets s->pid. */
+void sim_spawn(struct sim *s, const char *const *args);
+/* Still running? (Reaps it if not; s->status is then valid.) */
+bool sim_alive(struct sim *s);
+/* SIGTERM, wait up to timeout_ms; returns the wait status (fails the test on timeout). */
+int sim_terminate(struct sim *s, int timeout_ms);
+/* "exit status 3", "killed by signal 11" */
+const char *sim_status_str(int status);
+
+/* Report, dump the hypervisor's log and xenstore, kill the child, clean up, exit 1. */
+noreturn __attribute__((format(printf, 2, 3))) void sim_fail(struct sim *s, const char *fmt, ...);
+/* Clean up and exit 0 (PASS). */
+noreturn void sim_pass(struct sim *s);
+
+#define SIM_CHECK(s, cond, ...)                   \
+	do {                                      \
+		if (!(cond))                      \
+			sim_fail(s, __VA_ARGS__); \
+	} while (0)
+
+/* Progress line on stdout ("# ..."), for the test log. */
+__attribute__((format(printf, 1, 2))) void sim_note(const char *fmt, ...);
