@@ -100,6 +100,52 @@ static bool pages_valid(const struct bucket *b, unsigned first, unsigned last)
 	return true;
 }
 
+/*
+ * Ring indices and flags are 2-byte fields the guest updates concurrently: an aligned
+ * access of 2, 4 or 8 bytes is one load or store, so it can never be torn (a torn avail
+ * index would look like a guest protocol violation).
+ */
+static void copy_chunk(uint8_t *guest, uint8_t *p, size_t len, bool write)
+{
+	uintptr_t a = (uintptr_t)guest;
+
+	if (len == 2 && !(a & 1)) {
+		uint16_t v;
+
+		if (write) {
+			memcpy(&v, p, 2);
+			__atomic_store_n((uint16_t *)guest, v, __ATOMIC_RELAXED);
+		} else {
+			v = __atomic_load_n((uint16_t *)guest, __ATOMIC_RELAXED);
+			memcpy(p, &v, 2);
+		}
+	} else if (len == 4 && !(a & 3)) {
+		uint32_t v;
+
+		if (write) {
+			memcpy(&v, p, 4);
+			__atomic_store_n((uint32_t *)guest, v, __ATOMIC_RELAXED);
+		} else {
+			v = __atomic_load_n((uint32_t *)guest, __ATOMIC_RELAXED);
+			memcpy(p, &v, 4);
+		}
+	} else if (len == 8 && !(a & 7)) {
+		uint64_t v;
+
+		if (write) {
+			memcpy(&v, p, 8);
+			__atomic_store_n((uint64_t *)guest, v, __ATOMIC_RELAXED);
+		} else {
+			v = __atomic_load_n((uint64_t *)guest, __ATOMIC_RELAXED);
+			memcpy(p, &v, 8);
+		}
+	} else if (write) {
+		memcpy(guest, p, len);
+	} else {
+		memcpy(p, guest, len);
+	}
+}
+
 /* Copy between buf and guest memory, bucket by bucket. */
 static int copy_guest(struct xh_gmem *xg, uint64_t gpa, void *buf, size_t len, bool write)
 {
@@ -118,10 +164,7 @@ static int copy_guest(struct xh_gmem *xg, uint64_t gpa, void *buf, size_t len, b
 		if (!b ||
 		    !pages_valid(b, off >> GMEM_PAGE_SHIFT, (off + chunk - 1) >> GMEM_PAGE_SHIFT))
 			return -EFAULT;
-		if (write)
-			memcpy(b->va + off, p, chunk);
-		else
-			memcpy(p, b->va + off, chunk);
+		copy_chunk(b->va + off, p, chunk, write);
 		p += chunk;
 		gpa += chunk;
 		len -= chunk;
