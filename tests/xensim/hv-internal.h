@@ -4,6 +4,7 @@
 
 #include <glib.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <xen/xen.h>
 #include <xen/hvm/ioreq.h>
@@ -132,6 +133,24 @@ bool hv_ranges_contain(GArray *a, uint32_t type, uint64_t start, uint64_t end);
 struct hv_server *hv_route_mmio(struct xs_dom *d, uint64_t addr, uint64_t len);
 
 /* hv-xs.c (lock held unless noted) */
+enum hv_xs_opk {
+	HV_XS_WRITE,
+	HV_XS_MKDIR,
+	HV_XS_RM,
+};
+
+/* The absolute form of a node path (g_free), or NULL if xenstored would refuse it. */
+char *hv_xs_abs_path(const char *path, bool *ret_rel);
+/* A change by c (NULL: the test), in transaction tx_id or directly (firing watches). */
+int hv_xs_do_op(struct hv *hv, struct hv_conn *c, uint32_t tx_id, enum hv_xs_opk kind,
+		const char *p, const void *val, size_t len);
+int hv_xs_do_read(struct hv *hv, struct hv_conn *c, uint32_t tx_id, const char *p, GBytes **ret);
+GPtrArray *hv_xs_list(struct hv *hv, struct hv_conn *c, uint32_t tx_id, const char *p,
+		      int *ret_err);
+uint32_t hv_xs_tx_new(struct hv *hv, struct hv_conn *c);
+int hv_xs_tx_finish(struct hv *hv, struct hv_conn *c, uint32_t tx_id, bool abort);
+/* A client watch fires for changes of p. */
+bool hv_xs_watched(struct hv *hv, const char *p);
 struct hv_xs *hv_xs_new(void);
 void hv_xs_free(struct hv_xs *xs);
 hv_op_fn hv_op_xs_open, hv_op_xs_read, hv_op_xs_write, hv_op_xs_mkdir, hv_op_xs_rm,

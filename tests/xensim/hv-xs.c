@@ -36,14 +36,8 @@ struct hv_watch_event {
 	char *token;
 };
 
-enum txop_kind {
-	TXOP_WRITE,
-	TXOP_MKDIR,
-	TXOP_RM,
-};
-
 struct hv_txop {
-	enum txop_kind kind;
+	enum hv_xs_opk kind;
 	char *path;
 	GBytes *val;
 };
@@ -159,7 +153,7 @@ static GPtrArray *st_dir(GHashTable *t, const char *p)
 /* --- paths --- */
 
 /* The absolute form of a node path, or NULL if xenstored would refuse it. */
-static char *abs_path(const char *path, bool *ret_rel)
+char *hv_xs_abs_path(const char *path, bool *ret_rel)
 {
 	bool rel = path[0] != '/';
 	char *p = rel ? g_strconcat(DOM0_HOME "/", path, NULL) : g_strdup(path);
@@ -289,8 +283,8 @@ static int pick(struct hv *hv, struct hv_conn *c, uint32_t tx_id, struct hv_tx *
 
 /* --- operations, shared by the socket handlers and the test API --- */
 
-static int do_op(struct hv *hv, struct hv_conn *c, uint32_t tx_id, enum txop_kind kind,
-		 const char *p, const void *val, size_t len)
+int hv_xs_do_op(struct hv *hv, struct hv_conn *c, uint32_t tx_id, enum hv_xs_opk kind,
+		const char *p, const void *val, size_t len)
 {
 	struct hv_tx *tx;
 	GHashTable *t;
@@ -300,11 +294,11 @@ static int do_op(struct hv *hv, struct hv_conn *c, uint32_t tx_id, enum txop_kin
 		return ret;
 	if (len > XS_VALUE_MAX)
 		return -E2BIG;
-	if (kind == TXOP_RM) {
+	if (kind == HV_XS_RM) {
 		ret = st_rm(t, p);
 		if (ret < 0)
 			return ret;
-	} else if (kind == TXOP_WRITE || !g_hash_table_contains(t, p)) {
+	} else if (kind == HV_XS_WRITE || !g_hash_table_contains(t, p)) {
 		st_write(t, p, val, len);
 		ret = 1;
 	}
@@ -313,19 +307,19 @@ static int do_op(struct hv *hv, struct hv_conn *c, uint32_t tx_id, enum txop_kin
 
 		op->kind = kind;
 		op->path = g_strdup(p);
-		op->val = kind == TXOP_WRITE ? g_bytes_new(val, len) : NULL;
+		op->val = kind == HV_XS_WRITE ? g_bytes_new(val, len) : NULL;
 		g_ptr_array_add(tx->ops, op);
 		return 0;
 	}
 	if (ret > 0) {
-		fire(hv, p, kind == TXOP_RM);
-		hv_log_add_xs(hv, kind == TXOP_RM ? HV_EV_XS_RM : HV_EV_XS_WRITE, p,
-			      kind == TXOP_RM ? NULL : val, len, c != NULL);
+		fire(hv, p, kind == HV_XS_RM);
+		hv_log_add_xs(hv, kind == HV_XS_RM ? HV_EV_XS_RM : HV_EV_XS_WRITE, p,
+			      kind == HV_XS_RM ? NULL : val, len, c != NULL);
 	}
 	return 0;
 }
 
-static int tx_end(struct hv *hv, struct hv_conn *c, uint32_t tx_id, bool abort)
+int hv_xs_tx_finish(struct hv *hv, struct hv_conn *c, uint32_t tx_id, bool abort)
 {
 	struct hv_tx *tx = g_hash_table_lookup(hv->xs->txs, GUINT_TO_POINTER(tx_id));
 
@@ -337,13 +331,13 @@ static int tx_end(struct hv *hv, struct hv_conn *c, uint32_t tx_id, bool abort)
 		gsize len = 0;
 		const void *val = op->val ? g_bytes_get_data(op->val, &len) : NULL;
 
-		do_op(hv, c, 0, op->kind, op->path, val, len);
+		hv_xs_do_op(hv, c, 0, op->kind, op->path, val, len);
 	}
 	tx_free(tx);
 	return 0;
 }
 
-static int do_read(struct hv *hv, struct hv_conn *c, uint32_t tx_id, const char *p, GBytes **ret)
+int hv_xs_do_read(struct hv *hv, struct hv_conn *c, uint32_t tx_id, const char *p, GBytes **ret)
 {
 	struct hv_tx *tx;
 	GHashTable *t;
@@ -367,7 +361,7 @@ static char *split_req(const char *data, size_t len, const char **rest, size_t *
 		return NULL;
 	*rest = nul + 1;
 	*rest_len = len - (size_t)(nul + 1 - data);
-	return abs_path(data, ret_rel);
+	return hv_xs_abs_path(data, ret_rel);
 }
 
 void hv_op_xs_open(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
@@ -393,7 +387,7 @@ void hv_op_xs_read(struct hv_conn *c, const struct xsim_req *req, const char *da
 	const void *vd;
 	int ret;
 
-	ret = p ? do_read(c->hv, c, req->id, p, &v) : -EINVAL;
+	ret = p ? hv_xs_do_read(c->hv, c, req->id, p, &v) : -EINVAL;
 	if (!ret) {
 		vd = g_bytes_get_data(v, &vlen);
 		g_byte_array_append(r->data, vd, (guint)vlen);
@@ -403,13 +397,13 @@ void hv_op_xs_read(struct hv_conn *c, const struct xsim_req *req, const char *da
 }
 
 static void mutate(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
-		   struct hv_reply *r, enum txop_kind kind)
+		   struct hv_reply *r, enum hv_xs_opk kind)
 {
 	const char *rest;
 	size_t rlen;
 	char *p = split_req(data, len, &rest, &rlen, NULL);
 
-	r->err = p ? -do_op(c->hv, c, req->id, kind, p, rest, kind == TXOP_WRITE ? rlen : 0)
+	r->err = p ? -hv_xs_do_op(c->hv, c, req->id, kind, p, rest, kind == HV_XS_WRITE ? rlen : 0)
 		   : EINVAL;
 	g_free(p);
 }
@@ -417,19 +411,19 @@ static void mutate(struct hv_conn *c, const struct xsim_req *req, const char *da
 void hv_op_xs_write(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
 		    struct hv_reply *r)
 {
-	mutate(c, req, data, len, r, TXOP_WRITE);
+	mutate(c, req, data, len, r, HV_XS_WRITE);
 }
 
 void hv_op_xs_mkdir(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
 		    struct hv_reply *r)
 {
-	mutate(c, req, data, len, r, TXOP_MKDIR);
+	mutate(c, req, data, len, r, HV_XS_MKDIR);
 }
 
 void hv_op_xs_rm(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
 		 struct hv_reply *r)
 {
-	mutate(c, req, data, len, r, TXOP_RM);
+	mutate(c, req, data, len, r, HV_XS_RM);
 }
 
 void hv_op_xs_directory(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
@@ -588,7 +582,7 @@ void hv_op_xs_tx_start(struct hv_conn *c, const struct xsim_req *req, const char
 void hv_op_xs_tx_end(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
 		     struct hv_reply *r)
 {
-	r->err = -tx_end(c->hv, c, req->id, req->arg[0] != 0);
+	r->err = -hv_xs_tx_finish(c->hv, c, req->id, req->arg[0] != 0);
 }
 
 void hv_op_xs_introduced(struct hv_conn *c, const struct xsim_req *req, const char *data,
@@ -652,157 +646,27 @@ void hv_xs_conn_free(struct hv_conn *c)
 		close(c->watch_efd);
 }
 
-/* --- the test's API (takes the lock) --- */
-
-static int api_op(struct hv *hv, uint32_t tx, enum txop_kind kind, const char *path,
-		  const char *value)
+uint32_t hv_xs_tx_new(struct hv *hv, struct hv_conn *c)
 {
-	char *p = abs_path(path, NULL);
-	int ret;
-
-	if (!p)
-		return -EINVAL;
-	pthread_mutex_lock(&hv->lock);
-	ret = do_op(hv, NULL, tx, kind, p, value, value ? strlen(value) : 0);
-	pthread_cond_broadcast(&hv->cond);
-	pthread_mutex_unlock(&hv->lock);
-	g_free(p);
-	return ret;
+	return tx_new(hv, c)->id;
 }
 
-int hv_xs_write(struct hv *hv, uint32_t tx, const char *path, const char *value)
+/* Children of p (names owned by the array), or NULL with *ret_err. */
+GPtrArray *hv_xs_list(struct hv *hv, struct hv_conn *c, uint32_t tx_id, const char *p, int *ret_err)
 {
-	return api_op(hv, tx, TXOP_WRITE, path, value);
-}
+	struct hv_tx *tx;
+	GHashTable *t;
+	GPtrArray *names;
 
-int hv_xs_printf(struct hv *hv, uint32_t tx, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	char *v;
-	int ret;
-
-	va_start(ap, fmt);
-	v = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	ret = hv_xs_write(hv, tx, path, v);
-	g_free(v);
-	return ret;
-}
-
-int hv_xs_mkdir(struct hv *hv, uint32_t tx, const char *path)
-{
-	return api_op(hv, tx, TXOP_MKDIR, path, NULL);
-}
-
-int hv_xs_rm(struct hv *hv, uint32_t tx, const char *path)
-{
-	return api_op(hv, tx, TXOP_RM, path, NULL);
-}
-
-char *hv_xs_read(struct hv *hv, uint32_t tx, const char *path)
-{
-	char *p = abs_path(path, NULL), *v = NULL;
-	GBytes *b;
-	gsize len;
-
-	if (!p)
+	*ret_err = pick(hv, c, tx_id, &tx, &t);
+	if (*ret_err)
 		return NULL;
-	pthread_mutex_lock(&hv->lock);
-	if (!do_read(hv, NULL, tx, p, &b)) {
-		const char *d = g_bytes_get_data(b, &len);
-
-		v = malloc(len + 1);
-		if (v) {
-			memcpy(v, d, len);
-			v[len] = '\0';
-		}
-	}
-	pthread_mutex_unlock(&hv->lock);
-	g_free(p);
-	return v;
+	names = st_dir(t, p);
+	*ret_err = names ? 0 : -ENOENT;
+	return names;
 }
 
-int hv_xs_directory(struct hv *hv, uint32_t tx, const char *path, char ***ret_names)
-{
-	char *p = abs_path(path, NULL);
-	GPtrArray *names = NULL;
-	struct hv_tx *t;
-	GHashTable *table;
-	int ret;
-
-	if (!p)
-		return -EINVAL;
-	pthread_mutex_lock(&hv->lock);
-	ret = pick(hv, NULL, tx, &t, &table);
-	if (!ret) {
-		names = st_dir(table, p);
-		ret = names ? (int)names->len : -ENOENT;
-	}
-	pthread_mutex_unlock(&hv->lock);
-	g_free(p);
-	if (names && ret_names) {
-		g_ptr_array_set_free_func(names, NULL);
-		g_ptr_array_add(names, NULL);
-		*ret_names = (char **)g_ptr_array_free(names, FALSE);
-	} else if (names) {
-		g_ptr_array_free(names, TRUE);
-	}
-	return ret;
-}
-
-int hv_xs_tx_start(struct hv *hv, uint32_t *ret_tx)
-{
-	pthread_mutex_lock(&hv->lock);
-	*ret_tx = tx_new(hv, NULL)->id;
-	pthread_mutex_unlock(&hv->lock);
-	return 0;
-}
-
-int hv_xs_tx_end(struct hv *hv, uint32_t tx, bool abort)
-{
-	int ret;
-
-	pthread_mutex_lock(&hv->lock);
-	ret = tx_end(hv, NULL, tx, abort);
-	pthread_cond_broadcast(&hv->cond);
-	pthread_mutex_unlock(&hv->lock);
-	return ret;
-}
-
-static bool node_is(struct hv *hv, const char *p, const char *value)
-{
-	GBytes *b = g_hash_table_lookup(hv->xs->nodes, p);
-	gsize len;
-	const char *d;
-
-	if (!value || !b)
-		return !value && !b;
-	d = g_bytes_get_data(b, &len);
-	return len == strlen(value) && !memcmp(d, value, len);
-}
-
-int hv_xs_wait(struct hv *hv, const char *path, const char *value, int timeout_ms)
-{
-	char *p = abs_path(path, NULL);
-	struct timespec dl;
-	int ret = 0;
-
-	if (!p)
-		return -EINVAL;
-	hv_deadline(&dl, timeout_ms);
-	pthread_mutex_lock(&hv->lock);
-	while (!node_is(hv, p, value)) {
-		if (hv_cond_wait(hv, &dl) == ETIMEDOUT) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&hv->lock);
-	g_free(p);
-	return ret;
-}
-
-static bool watched(struct hv *hv, const char *p)
+bool hv_xs_watched(struct hv *hv, const char *p)
 {
 	for (unsigned i = 0; i < hv->xs->watches->len; i++) {
 		struct hv_watch *w = g_ptr_array_index(hv->xs->watches, i);
@@ -811,27 +675,6 @@ static bool watched(struct hv *hv, const char *p)
 			return true;
 	}
 	return false;
-}
-
-int hv_xs_wait_watch(struct hv *hv, const char *path, int timeout_ms)
-{
-	char *p = abs_path(path, NULL);
-	struct timespec dl;
-	int ret = 0;
-
-	if (!p)
-		return -EINVAL;
-	hv_deadline(&dl, timeout_ms);
-	pthread_mutex_lock(&hv->lock);
-	while (!watched(hv, p)) {
-		if (hv_cond_wait(hv, &dl) == ETIMEDOUT) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&hv->lock);
-	g_free(p);
-	return ret;
 }
 
 void hv_xs_dump(struct hv *hv, FILE *f)

@@ -4,7 +4,7 @@
  * self-test of the simulator (test-selftest.c). It is linked like xvdm and run with
  * libxensim.so preloaded, so it checks the interposition as well as the simulation.
  *
- *   xensim-minidm DOMID BASE SIZE IRQ
+ *   xensim-minidm DOMID BASE SIZE IRQ [nounmask]
  *
  * Registers (offsets from BASE, 4 or 8 bytes):
  *   0x00 R  magic 0x6d696e69 ("mini")
@@ -16,7 +16,8 @@
  * Anything else reads 0. Bad ioreqs (size, type) are completed; reads give all ones.
  * It writes /local/domain/0/minidm/DOMID/state = ready once served, quits when
  * minidm/DOMID/cmd (dom0-relative watch) reads "quit", on @releaseDomain for DOMID, or on
- * SIGTERM: then it unmaps, destroys its server and exits 0.
+ * SIGTERM: then it unmaps, destroys its server and exits 0. With "nounmask" it never
+ * unmasks a port after xenevtchn_pending(), a bug the simulator must make visible.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,6 +52,7 @@ struct dm {
 	evtchn_port_t *ports; /* local port per vCPU */
 	uint64_t addr, sum, handled, invalidates;
 	int64_t map_err;
+	bool no_unmask;
 };
 
 static int die(const char *what)
@@ -169,7 +171,8 @@ static void serve_port(struct dm *dm)
 		return;
 	for (v = 0; v < dm->nr_vcpus && dm->ports[v] != (evtchn_port_t)port; v++)
 		;
-	xenevtchn_unmask(dm->xce, port);
+	if (!dm->no_unmask)
+		xenevtchn_unmask(dm->xce, port);
 	if (v == dm->nr_vcpus)
 		return;
 	slot = &dm->page->vcpu_ioreq[v];
@@ -260,10 +263,11 @@ int main(int argc, char **argv)
 	sigset_t ss;
 	int ret = 0;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s DOMID BASE SIZE IRQ\n", argv[0]);
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: %s DOMID BASE SIZE IRQ [nounmask]\n", argv[0]);
 		return 2;
 	}
+	dm.no_unmask = argc == 6 && !strcmp(argv[5], "nounmask");
 	dm.domid = (uint32_t)strtoul(argv[1], NULL, 0);
 	dm.base = strtoull(argv[2], NULL, 0);
 	dm.size = strtoull(argv[3], NULL, 0);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -168,15 +169,45 @@ static void check_teardown(struct xs_dom *d, unsigned expect_servers)
 		  st.errors);
 }
 
-static void start_dm(struct xs_dom *d)
+static void start_dm(struct xs_dom *d, bool no_unmask)
 {
-	static const char *const args[] = { "1", "0x2000000", "0x200", "33", NULL };
+	const char *const args[] = { "1", "0x2000000", "0x200", "33", no_unmask ? "nounmask" : NULL,
+				     NULL };
+
+	hv_xs_rm(sim.hv, 0, "/local/domain/0/minidm");
+	sim_spawn(&sim, args);
+	sim_wait_xs(&sim, "/local/domain/0/minidm/1/state", "ready", 5000);
+	sim_wait_served(&sim, d, BASE, 1000);
+}
+
+/* A stopped device model: the access times out (bounded), later ones work again. */
+static void check_stall(struct xs_dom *d)
+{
+	ioreq_t io = {
+		.addr = BASE, .size = 4, .count = 1, .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY
+	};
 	int ret;
 
-	sim_spawn(&sim, args);
-	ret = hv_xs_wait(sim.hv, "/local/domain/0/minidm/1/state", "ready", 5000);
-	SIM_CHECK(&sim, !ret, "the device model never became ready");
-	SIM_CHECK(&sim, !hv_dom_wait_served(d, BASE, 1000), "not served after ready");
+	kill(sim.pid, SIGSTOP);
+	ret = gd_ioreq(d, 0, -1, &io, 300);
+	kill(sim.pid, SIGCONT);
+	SIM_CHECK(&sim, ret == -ETIMEDOUT, "stopped device model: %s, want a timeout",
+		  strerror(-ret));
+	SIM_CHECK(&sim, rd(d, 0, 4) == 0x6d696e69, "magic after the stall");
+}
+
+/* A port that is never unmasked delivers one event only, as /dev/xen/evtchn does. */
+static void check_masking(struct xs_dom *d)
+{
+	ioreq_t io = {
+		.addr = BASE, .size = 4, .count = 1, .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY
+	};
+	int ret;
+
+	SIM_CHECK(&sim, rd(d, 0, 4) == 0x6d696e69, "first read without unmask");
+	ret = gd_ioreq(d, 0, -1, &io, 300);
+	SIM_CHECK(&sim, ret == -ETIMEDOUT, "second read on a masked port: %s, want a timeout",
+		  ret ? strerror(-ret) : "served");
 }
 
 int main(int argc, char **argv)
@@ -190,7 +221,7 @@ int main(int argc, char **argv)
 	d = hv_dom_create(sim.hv, 1, &cfg);
 	SIM_CHECK(&sim, d, "hv_dom_create");
 
-	start_dm(d);
+	start_dm(d, false);
 	SIM_CHECK(&sim, hv_dom_servers(d, &info, 1) == 1 && info.bufioreq == 0 && info.enabled,
 		  "server info");
 	check_log(d);
@@ -198,6 +229,7 @@ int main(int argc, char **argv)
 	check_memory(d);
 	check_irq(d);
 	check_bad_ioreqs(d);
+	check_stall(d);
 	sim_note("minidm life 1 ok; stopping it with xenstore cmd = quit");
 	SIM_CHECK(&sim, !hv_xs_write(sim.hv, 0, "/local/domain/0/minidm/1/cmd", "quit"), "write");
 	for (int i = 0; i < 500 && sim_alive(&sim); i++)
@@ -208,15 +240,20 @@ int main(int argc, char **argv)
 	check_teardown(d, 1);
 
 	sim_note("minidm life 2: SIGTERM");
-	hv_xs_rm(sim.hv, 0, "/local/domain/0/minidm");
-	start_dm(d);
+	start_dm(d, false);
 	st = sim_terminate(&sim, 5000);
 	SIM_CHECK(&sim, WIFEXITED(st) && !WEXITSTATUS(st), "minidm: %s", sim_status_str(st));
 	check_teardown(d, 2);
 
-	sim_note("minidm life 3: the domain dies (@releaseDomain)");
-	hv_xs_rm(sim.hv, 0, "/local/domain/0/minidm");
-	start_dm(d);
+	sim_note("minidm life 3: never unmasks its ports");
+	start_dm(d, true);
+	check_masking(d);
+	st = sim_terminate(&sim, 5000);
+	SIM_CHECK(&sim, WIFEXITED(st) && !WEXITSTATUS(st), "minidm: %s", sim_status_str(st));
+	check_teardown(d, 3);
+
+	sim_note("minidm life 4: the domain dies (@releaseDomain)");
+	start_dm(d, false);
 	hv_dom_destroy(d);
 	for (int i = 0; i < 500 && sim_alive(&sim); i++)
 		usleep(10000);

@@ -180,7 +180,6 @@ static void one_domain(uint32_t domid)
 	char *be = be_dir(domid), *fe = fe_dir(domid), state[300], dom[64];
 	struct xs_dom *d;
 	uint32_t tx;
-	int ret;
 
 	sim_note("dom%u: create", domid);
 	d = hv_dom_create(sim.hv, domid, &cfg);
@@ -193,9 +192,7 @@ static void one_domain(uint32_t domid)
 	libxl_add_disk(domid);
 
 	snprintf(state, sizeof(state), "%s/state", be);
-	ret = hv_xs_wait(sim.hv, state, "2", LIBXL_MS);
-	SIM_CHECK(&sim, !ret, "dom%u: backend state 2 not reached in %d ms%s", domid, LIBXL_MS,
-		  sim_alive(&sim) ? "" : " (xvdm exited)");
+	sim_wait_xs(&sim, state, "2", LIBXL_MS);
 	check_claim_at_write(d, state, "2");
 	guest_uses_device(d);
 
@@ -204,9 +201,7 @@ static void one_domain(uint32_t domid)
 	node(tx, be, "online", "0");
 	node(tx, be, "state", "5");
 	SIM_CHECK(&sim, !hv_xs_tx_end(sim.hv, tx, false), "transaction");
-	ret = hv_xs_wait(sim.hv, state, "6", LIBXL_MS);
-	SIM_CHECK(&sim, !ret, "dom%u: backend state 6 not reached in %d ms after 5", domid,
-		  LIBXL_MS);
+	sim_wait_xs(&sim, state, "6", LIBXL_MS);
 	check_gone_at_write(d, state, "6");
 	hv_xs_tx_start(sim.hv, &tx);
 	path_cleanup(tx, be);

@@ -4,6 +4,7 @@
  * program under test; its exit status is reported, never assumed.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -280,4 +281,36 @@ int sim_terminate(struct sim *s, int timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	sim_fail(s, "the device model did not exit within %d ms of SIGTERM", timeout_ms);
+}
+
+/* Waits in slices so that a dead device model fails the test at once. */
+#define SLICE_MS 100
+
+void sim_wait_served(struct sim *s, struct xs_dom *d, uint64_t addr, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += SLICE_MS) {
+		if (!hv_dom_wait_served(d, addr, SLICE_MS))
+			return;
+		if (!sim_alive(s))
+			sim_fail(s, "the device model exited (%s) before 0x%" PRIx64 " was served",
+				 sim_status_str(s->status), addr);
+	}
+	sim_fail(s, "0x%" PRIx64 " not served (mapped, enabled, %u ports bound) after %d ms", addr,
+		 hv_dom_nr_vcpus(d), timeout_ms);
+}
+
+void sim_wait_xs(struct sim *s, const char *path, const char *value, int timeout_ms)
+{
+	char *now;
+
+	for (int waited = 0; waited < timeout_ms; waited += SLICE_MS) {
+		if (!hv_xs_wait(s->hv, path, value, SLICE_MS))
+			return;
+		if (!sim_alive(s))
+			sim_fail(s, "the device model exited (%s) before %s = %s",
+				 sim_status_str(s->status), path, value ? value : "(removed)");
+	}
+	now = hv_xs_read(s->hv, 0, path);
+	sim_fail(s, "%s is %s%s%s after %d ms, want %s", path, now ? "\"" : "",
+		 now ? now : "absent", now ? "\"" : "", timeout_ms, value ? value : "absent");
 }

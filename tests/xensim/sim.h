@@ -51,6 +51,13 @@ int sim_terminate(struct sim *s, int timeout_ms);
 /* "exit status 3", "killed by signal 11" */
 const char *sim_status_str(int status);
 
+/*
+ * Bounded waits that also fail at once, with the exit status, if the device model dies:
+ * until addr is served (hv_dom_wait_served), until path holds value (hv_xs_wait).
+ */
+void sim_wait_served(struct sim *s, struct xs_dom *d, uint64_t addr, int timeout_ms);
+void sim_wait_xs(struct sim *s, const char *path, const char *value, int timeout_ms);
+
 /* Report, dump the hypervisor's log and xenstore, kill the child, clean up, exit 1. */
 noreturn __attribute__((format(printf, 2, 3))) void sim_fail(struct sim *s, const char *fmt, ...);
 /* Clean up and exit 0 (PASS). */
