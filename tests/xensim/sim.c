@@ -21,16 +21,23 @@
 
 extern char **environ;
 
-/* For the signal handlers: the one child of this test process. */
+/* For the signal handlers: the one child of this test process, and the test's files. */
 static volatile pid_t child_pid;
+static struct sim *volatile current;
 
 static void on_fatal_signal(int sig)
 {
 	static const char msg[] = "FAIL: watchdog or signal; killing the device model\n";
+	struct sim *s = current;
 	pid_t p = child_pid;
 
 	if (p > 0)
 		kill(p, SIGKILL);
+	/* unlink() and rmdir() are async-signal-safe; the list is only appended to. */
+	for (unsigned i = 0; s && i < s->nfiles; i++)
+		unlink(s->files[i]);
+	if (s && s->dir[0])
+		rmdir(s->dir);
 	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
 		_exit(1);
 	_exit(sig == SIGALRM ? 2 : 1);
@@ -58,6 +65,7 @@ static void cleanup(struct sim *s)
 	}
 	s->pid = 0;
 	child_pid = 0;
+	current = NULL;
 	for (unsigned i = 0; i < s->nfiles; i++) {
 		unlink(s->files[i]);
 		g_free(s->files[i]);
@@ -122,6 +130,7 @@ void sim_init(struct sim *s, const char *name, int argc, char **argv, unsigned w
 
 	memset(s, 0, sizeof(*s));
 	s->name = name;
+	current = s;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s <program under test> <libxensim.so>\n", argv[0]);
