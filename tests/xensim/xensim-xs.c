@@ -79,11 +79,10 @@ void xs_daemon_close(struct xs_handle *h)
 	xs_close(h);
 }
 
+/* After fork(): our fds are copies, so closing them leaves the parent's handle alone. */
 void xs_daemon_destroy_postfork(struct xs_handle *h)
 {
-	close(h->conn.fd);
-	close(h->watch_fd);
-	free(h);
+	xs_close(h);
 }
 
 int xs_fileno(struct xs_handle *h)
