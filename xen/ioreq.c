@@ -259,8 +259,12 @@ static void serve(struct xh_ioreq_server *s, unsigned vcpu, ioreq_t *req)
 			s->domid, vcpu, req->type, req->size, req->count, req->data_is_ptr,
 			req->addr);
 	}
-	if (req->dir == IOREQ_READ && !req->data_is_ptr)
-		req->data = r == 0 ? io.data : ~0ULL;
+	if (req->dir == IOREQ_READ && !req->data_is_ptr) {
+		/* Never hand the guest bits beyond the access size (Arm copies all 64). */
+		uint64_t mask = req->size >= 8 ? ~0ULL : (1ULL << (8 * req->size)) - 1;
+
+		req->data = (r == 0 ? io.data : ~0ULL) & mask;
+	}
 }
 
 int xh_ioreq_server_dispatch(struct xh_ioreq_server *s)
