@@ -1,0 +1,130 @@
+#!/bin/bash
+# Boot artefacts for the lab, from the .debs fetch-debs.sh downloaded. No emulation, chroot
+# or debootstrap: only dpkg-deb -x, depmod -b and cpio.
+#   $WORK/out/Image         Debian cloud-arm64 kernel (dom0 and domU)
+#   $WORK/out/xen           Debian's own hypervisor (reference; the test boots xen-ioreq)
+#   $WORK/out/domU.cpio.gz  busybox + virtio, virtio_ring, virtio_mmio, virtio_rng modules
+#   $WORK/out/dom0.cpio.gz  busybox + Xen toolstack + xen modules + xvdm (/usr/bin/xvdm,
+#                           /etc/xvdm/xvdm.conf) + its arm64 runtime libraries + domU files
+# xvdm comes from XVDM_BIN (default $WORK/out/xvdm-arm64, made by cross-build.sh); when it
+# is missing the dom0 image is built without it unless REQUIRE_XVDM=1. Every DT_NEEDED of
+# the binary (recursively) must resolve inside the dom0 image, or this fails.
+# Extra files for dom0's /root: EXTRA_DOM0_FILES="a:b".   About 3-5 s.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+D=$WORK/debs
+KPKG=$(cat "$D/KPKG")
+KVER=${KPKG#linux-image-}
+OUT=$WORK/out
+B=$WORK/images
+XVDM_BIN=${XVDM_BIN:-$OUT/xvdm-arm64}
+rm -rf "$B" && mkdir -p "$B" "$OUT"
+t0=$(date +%s)
+
+# ---- kernel + hypervisor --------------------------------------------------
+mkdir -p "$B/kernel" "$B/xen"
+dpkg-deb -x "$D/${KPKG}"_*_arm64.deb "$B/kernel"
+dpkg-deb -x "$D"/xen-hypervisor-4.17-arm64_*_arm64.deb "$B/xen"
+cp "$B/kernel/boot/vmlinuz-$KVER" "$OUT/Image"
+cp "$B/xen/boot/xen-4.17-arm64" "$OUT/xen"
+
+# add_modules ROOT MODULE...: copy modules (file names use - or _) and their deps
+add_modules() {
+	local root=$1 m f rel dep src=$B/kernel/lib/modules/$KVER
+	shift
+	mkdir -p "$root/lib/modules/$KVER"
+	for f in modules.order modules.builtin modules.builtin.modinfo; do
+		[ -f "$root/lib/modules/$KVER/$f" ] || cp "$src/$f" "$root/lib/modules/$KVER/"
+	done
+	for m in "$@"; do
+		f=$(find "$src/kernel" -name "$m.ko" -o -name "${m//_/-}.ko" -o -name "${m//-/_}.ko" | head -1)
+		[ -n "$f" ] || { echo "module $m not found in $KPKG"; exit 1; }
+		rel=${f#"$src"/}
+		[ -f "$root/lib/modules/$KVER/$rel" ] && continue
+		mkdir -p "$root/lib/modules/$KVER/$(dirname "$rel")"
+		cp "$f" "$root/lib/modules/$KVER/$rel"
+		for dep in $(modinfo -F depends "$f" | tr ',' ' '); do add_modules "$root" "$dep"; done
+	done
+}
+
+# ---- domU initramfs -------------------------------------------------------
+# hw_random core is built into Debian's cloud-arm64 kernel (CONFIG_HW_RANDOM=y);
+# virtio_rng (virtio-rng.ko), virtio_mmio, virtio and virtio_ring are modules.
+U=$B/domU
+mkdir -p "$U"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp}
+dpkg-deb -x "$D"/busybox-static_*_arm64.deb "$B/bb"
+cp "$B/bb/bin/busybox" "$U/bin/busybox"
+ln -s busybox "$U/bin/sh"
+add_modules "$U" virtio_mmio virtio_rng
+grep -q 'CONFIG_HW_RANDOM=y' "$B/kernel/boot/config-$KVER" || add_modules "$U" rng-core
+depmod -b "$U" "$KVER"
+install -m 755 "$E2E_DIR/domU-init.sh" "$U/init"
+(cd "$U" && find . | cpio -o -H newc --quiet | gzip -1 > "$OUT/domU.cpio.gz")
+
+# ---- dom0 initramfs -------------------------------------------------------
+R=$B/dom0
+mkdir -p "$R"
+for deb in "$D"/*_arm64.deb; do
+	case $deb in *linux-image*|*xen-hypervisor*|*-dev_*) continue ;; esac
+	dpkg-deb -x "$deb" "$R"
+done
+# trim what a test dom0 never needs
+rm -rf "$R"/usr/share/{doc,man,locale,lintian,bug,glib-2.0} "$R"/usr/lib/xen-4.17/lib/python \
+	"$R"/usr/lib/aarch64-linux-gnu/{gconv,gio,glib-2.0}
+mkdir -p "$R"/{dev,proc,sys,run,tmp,root,etc/xvdm,var/lib/xen,var/log/xen,var/lib/xenstored,var/lock,sbin,usr/bin,usr/sbin}
+ln -sfn /run "$R/var/run"
+ln -sf busybox "$R/bin/sh"
+add_modules "$R" xen-evtchn xenfs xen-privcmd xen-gntdev xen-gntalloc loop
+depmod -b "$R" "$KVER"
+install -m 755 "$E2E_DIR/dom0-init.sh" "$R/init"
+cp "$OUT/Image" "$R/root/Image"
+cp "$OUT/domU.cpio.gz" "$R/root/domU.cpio.gz"
+cp "$E2E_DIR/domU-rng.cfg" "$R/root/"
+cp "$E2E_DIR/xvdm.conf" "$R/etc/xvdm/xvdm.conf"
+
+# lib_in_root SONAME: the file in $R that the dynamic loader would use (LD_LIBRARY_PATH as
+# dom0-init.sh sets it), following links inside $R; nothing if absent.
+lib_in_root() {
+	local d f t
+	for d in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib usr/lib; do
+		f=$R/$d/$1
+		while [ -L "$f" ]; do
+			t=$(readlink "$f")
+			case $t in /*) f=$R$t ;; *) f=$(dirname "$f")/$t ;; esac
+		done
+		[ -f "$f" ] && { echo "$f"; return 0; }
+	done
+	return 0
+}
+needed() { aarch64-linux-gnu-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+
+if [ -f "$XVDM_BIN" ]; then
+	install -m 755 "$XVDM_BIN" "$R/usr/bin/xvdm"
+	interp=$(aarch64-linux-gnu-readelf -l "$R/usr/bin/xvdm" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
+	[ -e "$R$interp" ] || { echo "xvdm's ELF interpreter $interp is not in dom0"; exit 1; }
+	todo=$R/usr/bin/xvdm seen=" " missing=""
+	while [ -n "$todo" ]; do
+		next=""
+		for elf in $todo; do
+			for so in $(needed "$elf"); do
+				case $seen in *" $so "*) continue ;; esac
+				seen="$seen$so "
+				f=$(lib_in_root "$so")
+				if [ -z "$f" ]; then missing="$missing $so"; else next="$next $f"; fi
+			done
+		done
+		todo=$next
+	done
+	[ -z "$missing" ] || { echo "xvdm needs libraries that are not in dom0:$missing"; exit 1; }
+	echo "xvdm in dom0: $(stat -c %s "$XVDM_BIN") bytes; runtime closure (all present):$seen"
+else
+	[ "${REQUIRE_XVDM:-0}" = 1 ] && { echo "no xvdm binary at $XVDM_BIN"; exit 1; }
+	echo "WARNING: no xvdm binary at $XVDM_BIN: dom0 is built without it"
+fi
+IFS=:
+for f in ${EXTRA_DOM0_FILES:-}; do [ -n "$f" ] && cp "$f" "$R/root/"; done
+unset IFS
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1 > "$OUT/dom0.cpio.gz")
+
+echo "images: $(($(date +%s) - t0)) s; dom0 rootfs $(du -sh "$R" | cut -f1) uncompressed," \
+	"dom0.cpio.gz $(du -h "$OUT/dom0.cpio.gz" | cut -f1), domU.cpio.gz $(du -h "$OUT/domU.cpio.gz" | cut -f1)"

@@ -1,0 +1,209 @@
+#!/bin/sh
+# dom0 /init of the xvdm end-to-end test. Brings up the Xen toolstack from a busybox
+# initramfs, starts xvdm in watch mode, then twice: xl create the domU (a virtio-mmio slot
+# that xvdm serves as virtio-rng), wait for the domU's "DOMU: END" marker in its console log,
+# xl destroy it (timed) and check that xvdm is still running. Finally SIGTERM xvdm, print
+# its log and power off. Every result is an "E2E:" line; the domU's console is relayed as
+# "U<round>| " lines and xvdm's log as "XVDM| " lines. tests/e2e/e2e.sh judges them.
+# Kernel cmdline knobs (dom0 bootargs):
+#   e2e.dm=xvdm|fake   xvdm (default): run /usr/bin/xvdm; fake: a shell loop plays only the
+#                      backend's xenstore handshake (state 1->2, 5->6), and the domU is told
+#                      e2e.dry=1 (it must not touch the unserved virtio-mmio window)
+#   e2e.rounds=N       create/destroy rounds (default 2)
+#   e2e.wait=S         seconds to wait for the domU's END marker per round (default 300)
+#   e2e.xlv=-v         xl verbosity for create (default -v)
+#   e2e.logmax=N       print at most N lines of xvdm's log, half from each end
+#                      (default 600; 0 = all)
+#   e2e.debug=1        run xvdm with -v -v (debug log) instead of -v
+#   e2e.shell=1        drop to an interactive shell at the end instead of powering off
+/bin/busybox --install -s
+export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LD_LIBRARY_PATH=/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /run
+mkdir -p /run/xen /var/log/xen/console /run/lock
+up() { cut -d' ' -f1 /proc/uptime; }
+since() { echo "$(up) $1" | awk '{printf "%.2f", $1-$2}'; }
+arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
+say() { echo "E2E: $*"; }
+say "dom0 userspace up at uptime $(up) s"
+
+DM=$(arg e2e.dm); DM=${DM:-xvdm}
+ROUNDS=$(arg e2e.rounds); ROUNDS=${ROUNDS:-2}
+WAIT=$(arg e2e.wait); WAIT=${WAIT:-300}
+XLV=$(arg e2e.xlv); XLV=${XLV:--v}
+LOGMAX=$(arg e2e.logmax); LOGMAX=${LOGMAX:-600}
+CFG=/root/domU-rng.cfg
+CON=/var/log/xen/console/guest-domU.log
+XLOG=/var/log/xvdm.log
+
+for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc loop; do
+	modprobe $m || say "modprobe $m failed"
+done
+mount -t xenfs xenfs /proc/xen
+xenstored --pid-file /run/xen/xenstored.pid || say "xenstored failed"
+xen-init-dom0 || say "xen-init-dom0 failed"
+xenconsoled --pid-file=/run/xen/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console ||
+	say "xenconsoled failed"
+xl list >/dev/null && say "toolstack up at uptime $(up) s"
+xl info | grep -E 'xen_version|nr_cpus|free_memory'
+
+# libxl's "standalone" backend type insists that the disk target is a dom0 block device
+dd if=/dev/zero of=/run/disk.img bs=1M count=8 2>/dev/null
+losetup /dev/loop0 /run/disk.img && say "/dev/loop0 ready"
+
+# Timestamp every write of a backend state (libxl waits 10 s for 1 -> 2 on create and for
+# 5 -> 6 on destroy): "E2E: xs: <path>/state written at uptime <s> (now <value>)". The
+# time is taken when the watch fires; the value is read afterwards and may be newer.
+xenstore-watch /local/domain/0/backend/virtio_disk | while read -r p; do
+	case $p in
+	*/state)
+		read -r t _ < /proc/uptime
+		echo "E2E: xs: $p written at uptime $t s (now $(xenstore-read "$p" 2>/dev/null || echo removed))"
+		;;
+	esac
+done &
+
+# alive PID: running and not a zombie (kill -0 alone succeeds on a zombie)
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+
+XVDM_PID=
+XL_EXTRA=
+case $DM in
+xvdm)
+	if [ -x /usr/bin/xvdm ]; then
+		V=-v
+		[ "$(arg e2e.debug)" = 1 ] && V="-v -v"
+		# shellcheck disable=SC2086
+		xvdm --watch --config /etc/xvdm/xvdm.conf $V > "$XLOG" 2>&1 &
+		XVDM_PID=$!
+		say "started: xvdm --watch --config /etc/xvdm/xvdm.conf $V (log $XLOG)"
+		sleep 1
+		if alive $XVDM_PID; then
+			say "xvdm started (pid $XVDM_PID)"
+		else
+			say "xvdm exited at start-up"
+		fi
+	else
+		say "no /usr/bin/xvdm in this image"
+	fi
+	;;
+fake)
+	# Stand-in for a device model's xenstore handshake only: libxl waits (10 s) for
+	# backend/virtio_disk/<domid>/<devid>/state 2 on create, and for 6 after it writes 5.
+	(
+		while :; do
+			for dom in $(xenstore-list /local/domain/0/backend/virtio_disk 2>/dev/null); do
+				for dev in $(xenstore-list /local/domain/0/backend/virtio_disk/$dom 2>/dev/null); do
+					p=/local/domain/0/backend/virtio_disk/$dom/$dev
+					case "$(xenstore-read $p/state 2>/dev/null)" in
+					1) xenstore-write $p/state 2 && say "fake backend: $p/state 1 -> 2" ;;
+					5) xenstore-write $p/state 6 && say "fake backend: $p/state 5 -> 6" ;;
+					esac
+				done
+			done
+			sleep 0.2
+		done
+	) &
+	XL_EXTRA='extra="console=hvc0 rdinit=/init e2e.dry=1"'
+	say "fake backend started (dry run: the domU does not touch the virtio-mmio window)"
+	;;
+esac
+
+# round N: create, wait for the domU's END marker, relay its console, destroy (timed)
+round() {
+	n=$1
+	off=$(stat -c %s $CON 2>/dev/null || echo 0)
+	T0=$(up)
+	say "R$n: xl create $CFG at uptime $T0 s"
+	if [ -n "$XL_EXTRA" ]; then xl $XLV create $CFG "$XL_EXTRA"; else xl $XLV create $CFG; fi
+	rc=$?
+	if [ $rc != 0 ]; then
+		say "R$n: xl create FAILED (rc $rc)"
+		tail -20 /var/log/xen/xl-domU.log 2>/dev/null
+		return 1
+	fi
+	say "R$n: xl create returned after $(since $T0) s"
+	domid=$(xl domid domU)
+	say "R$n: domid $domid"
+	[ "$n" = 1 ] && xenstore-ls -f /local/domain/0/backend/virtio_disk 2>/dev/null | sed 's/^/E2E: R1: xs: /'
+	seen=0
+	i=0
+	while [ $i -lt $((WAIT * 5)) ]; do
+		# a new domain with the same name appends to the same console log
+		[ "$(stat -c %s $CON 2>/dev/null || echo 0)" -lt "$off" ] && off=0
+		if tail -c +$((off + 1)) $CON 2>/dev/null | grep -q 'DOMU: END'; then seen=1; break; fi
+		xl list domU >/dev/null 2>&1 || break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	if [ $seen = 1 ]; then
+		say "R$n: domU END marker after $(since $T0) s"
+	else
+		say "R$n: NO domU END marker after $(since $T0) s"
+	fi
+	say "R$n: ---- domU console ----"
+	tail -c +$((off + 1)) $CON 2>/dev/null | tr -d '\r' | sed "s/^/U$n| /"
+	say "R$n: ---- end of domU console ----"
+	xl list
+	T1=$(up)
+	say "R$n: xl destroy domU at uptime $T1 s"
+	xl destroy domU
+	rc=$?
+	say "R$n: xl destroy rc=$rc took $(since $T1) s"
+	if xenstore-ls /local/domain/0/backend/virtio_disk/$domid >/dev/null 2>&1; then
+		say "R$n: backend/virtio_disk/$domid still in xenstore:"
+		xenstore-ls -f /local/domain/0/backend/virtio_disk/$domid
+	else
+		say "R$n: backend/virtio_disk/$domid removed"
+	fi
+	if [ -n "$XVDM_PID" ]; then
+		if alive $XVDM_PID; then
+			say "R$n: xvdm still running after xl destroy (pid $XVDM_PID)"
+		else
+			say "R$n: xvdm NOT running after xl destroy"
+		fi
+	fi
+}
+
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	round $r
+	r=$((r + 1))
+done
+
+if [ -n "$XVDM_PID" ]; then
+	if alive $XVDM_PID; then
+		T0=$(up)
+		kill -TERM $XVDM_PID
+		(sleep 10; kill -KILL $XVDM_PID 2>/dev/null) &
+		WD=$!
+		wait $XVDM_PID
+		rc=$?
+		kill $WD 2>/dev/null
+		say "xvdm exit status $rc $(since $T0) s after SIGTERM"
+	else
+		wait $XVDM_PID
+		say "xvdm had already exited with status $?"
+	fi
+	lines=$(wc -l < $XLOG)
+	say "---- xvdm log ($lines lines) ----"
+	if [ "$LOGMAX" = 0 ] || [ "$lines" -le "$LOGMAX" ]; then
+		tr -d '\r' < $XLOG | sed 's/^/XVDM| /'
+	else
+		head -n $((LOGMAX / 2)) $XLOG | tr -d '\r' | sed 's/^/XVDM| /'
+		echo "XVDM| ... $((lines - LOGMAX / 2 * 2)) lines left out (e2e.logmax=0 prints all) ..."
+		tail -n $((LOGMAX / 2)) $XLOG | tr -d '\r' | sed 's/^/XVDM| /'
+	fi
+	say "---- end of xvdm log ----"
+fi
+free -m | sed -n 2p
+say "dom0 done at uptime $(up) s"
+if [ "$(arg e2e.shell)" = 1 ]; then
+	exec setsid cttyhack sh
+fi
+sync
+poweroff -f

@@ -1,0 +1,232 @@
+#!/bin/bash
+# Real-Xen end-to-end test of xvdm (DESIGN.md §5, tier 3, arm64), Debian bookworm packages only:
+# Xen 4.17 (rebuilt with CONFIG_IOREQ_SERVER=y) under qemu-system-aarch64 (TCG); dom0 runs
+# the arm64 cross-build of xvdm as `xvdm --watch --config /etc/xvdm/xvdm.conf -v`; a domU with
+# a virtio-mmio slot (xl disk ... backendtype=standalone,specification=virtio) loads
+# virtio_mmio + virtio_rng and reads 64 KiB from /dev/hwrng; dom0 destroys it (timed), checks
+# that xvdm survived, creates it again (new domid, served again), destroys it again, then
+# stops xvdm with SIGTERM. Pass/fail comes from the markers in the serial log.
+#
+# Usage: tests/e2e/e2e.sh [--dry-run] [--demo]
+#   --dry-run  boot with a fake backend (a shell loop doing only libxl's xenstore handshake)
+#              instead of xvdm; the domU does not touch the virtio-mmio window. Checks the
+#              lab itself (images, toolstack, domU boot, modules, create/destroy rounds);
+#              an xvdm build failure is reported but does not stop it.
+#   --demo     at the end, also print the domU console and an excerpt of xvdm's log.
+# Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS ("rng" or "dry" or both),
+#      SKIP_FETCH=1, TIMEOUT (per boot, default 900 s), DESTROY_MAX (s, default 6),
+#      E2E_ARGS (extra dom0 knobs, e.g. "e2e.shell=1 e2e.logmax=0"), VERBOSE=1 (build
+#      output on the terminal; otherwise in $WORK/logs/), INTERACTIVE=1 (build, then boot
+#      with the serial console on this terminal: no log, no checks; with e2e.shell=1 in
+#      E2E_ARGS dom0 ends in a shell).
+# Prints one line per check, then "N passed, M failed"; exits non-zero on any failure.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+export WORK=${WORK:-/var/tmp/xvdm-lab}
+TESTS=${TESTS:-rng}
+DEMO=0
+for a in "$@"; do
+	case $a in
+	--dry-run) TESTS=dry ;;
+	--demo) DEMO=1 ;;
+	-h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "unknown argument $a (try --help)"; exit 2 ;;
+	esac
+done
+TIMEOUT=${TIMEOUT:-900}
+DESTROY_MAX=${DESTROY_MAX:-6}
+mkdir -p "$WORK/logs"
+T=$WORK/timings.txt
+: > "$T"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok    $*"; }
+ko() { fail=$((fail + 1)); echo "FAIL  $*"; }
+summary() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
+
+# phase NAME CMD...: run a build step, output in $WORK/logs/NAME.log, time in $T
+phase() {
+	local n=$1 s rc
+	shift
+	s=$(date +%s)
+	printf '%-16s ' "$n"
+	if [ "${VERBOSE:-0}" = 1 ]; then
+		echo
+		"$@" 2>&1 | tee "$WORK/logs/$n.log"
+		rc=${PIPESTATUS[0]}
+	else
+		"$@" > "$WORK/logs/$n.log" 2>&1
+		rc=$?
+	fi
+	echo "$n: $(($(date +%s) - s)) s" >> "$T"
+	if [ $rc = 0 ]; then
+		echo "done in $(($(date +%s) - s)) s   ($(tail -1 "$WORK/logs/$n.log"))"
+	else
+		echo "FAILED after $(($(date +%s) - s)) s; last lines of $WORK/logs/$n.log:"
+		tail -25 "$WORK/logs/$n.log" | sed 's/^/    /'
+	fi
+	return $rc
+}
+
+t_start=$(date +%s)
+if [ "${SKIP_FETCH:-0}" != 1 ]; then
+	phase fetch-debs "$HERE/fetch-debs.sh" || { ko "fetch the Debian packages"; summary; }
+fi
+phase build-xen-ioreq "$HERE/build-xen-ioreq.sh" || { ko "rebuild the hypervisor with CONFIG_IOREQ_SERVER=y"; summary; }
+if phase cross-build "$HERE/cross-build.sh"; then
+	have_xvdm=1
+else
+	have_xvdm=0
+	case " $TESTS " in
+	*" rng "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
+	esac
+	echo "                 (dry run: going on without xvdm)"
+	rm -f "$WORK/out/xvdm-arm64"
+fi
+REQUIRE_XVDM=$have_xvdm phase build-images "$HERE/build-images.sh" || { ko "build the boot images"; summary; }
+
+if [ "${INTERACTIVE:-0}" = 1 ]; then
+	dm=xvdm
+	[ "$TESTS" = dry ] && dm=fake
+	# shellcheck disable=SC2086
+	exec "$HERE/run-qemu.sh" e2e.dm=$dm ${E2E_ARGS:-}
+fi
+
+# boot NAME KNOBS...: one QEMU boot (never two at once: 2-core machine)
+boot() {
+	local n=$1 s
+	shift
+	LOG=$WORK/logs/serial-$n.log
+	s=$(date +%s)
+	printf '%-16s ' "boot-$n"
+	# shellcheck disable=SC2086
+	LOG=$LOG TIMEOUT=$TIMEOUT "$HERE/run-qemu.sh" "$@" ${E2E_ARGS:-} > "$WORK/logs/boot-$n.log" 2>&1
+	echo "boot-$n: $(($(date +%s) - s)) s" >> "$T"
+	echo "done in $(($(date +%s) - s)) s   (serial log $LOG; $(grep -o 'qemu max RSS [0-9]* KiB' "$LOG.time" 2>/dev/null))"
+	grep -q '^qemu rc=0,' "$WORK/logs/boot-$n.log" ||
+		{ grep '^qemu rc=' "$WORK/logs/boot-$n.log"; head -3 "$LOG"; } | sed 's/^/                 /'
+	grep -q TIMEOUT "$WORK/logs/boot-$n.log" && echo "                 TIMEOUT: QEMU was killed after $TIMEOUT s"
+	# the markers, without the host timestamps and carriage returns
+	CLEAN=$LOG.clean
+	tr -d '\r' < "$LOG" | sed 's/^\[ *[0-9.]*\] //' > "$CLEAN"
+}
+line() { grep -a -m1 -- "$1" "$CLEAN"; }
+expect() { # description grep-pattern
+	if grep -aq -- "$2" "$CLEAN"; then ok "$1"; else ko "$1   (no line matching: $2)"; fi
+}
+destroy_check() { # round
+	local l s
+	l=$(line "E2E: R$1: xl destroy rc=")
+	s=$(echo "$l" | sed -n 's/.*took \([0-9.]*\) s.*/\1/p')
+	if [ -n "$s" ] && echo "$l" | grep -q 'rc=0 ' && awk "BEGIN{exit !($s < $DESTROY_MAX)}"; then
+		ok "R$1: xl destroy took $s s (limit $DESTROY_MAX s; libxl gives up after 10 s)"
+	else
+		ko "R$1: xl destroy fast and clean   (${l:-no xl destroy line})"
+	fi
+}
+domid_check() {
+	local d1 d2
+	d1=$(line "E2E: R1: domid" | awk '{print $NF}')
+	d2=$(line "E2E: R2: domid" | awk '{print $NF}')
+	if [ -n "$d1" ] && [ -n "$d2" ] && [ "$d1" != "$d2" ]; then
+		ok "R2: the same guest was created again as a new domain (domid $d1 -> $d2)"
+	else
+		ko "R2: the same guest was created again as a new domain (domid '$d1' -> '$d2')"
+	fi
+}
+# Informational: when the backend state was written, per round (dom0-init.sh's xenstore
+# watch). The first two writes (libxl's 1, the backend's 2) bracket libxl's 10 s wait on
+# create, the last two (libxl's 5, the backend's 6) the one on destroy.
+handshakes() {
+	local r d
+	for r in 1 2; do
+		d=$(line "E2E: R$r: domid" | awk '{print $NF}')
+		[ -n "$d" ] || continue
+		grep -a "E2E: xs: /local/domain/0/backend/virtio_disk/$d/[0-9]*/state written" "$CLEAN" |
+			sed 's/.* at uptime \([0-9.]*\) s (now \(.*\))/\1 \2/' | awk -v r="$r" '
+			{ t[NR] = $1; v[NR] = $2 }
+			END {
+				if (NR == 0) exit
+				printf "    R%s: backend state written at dom0 uptime", r
+				for (i = 1; i <= NR; i++) printf " %s", t[i]
+				if (NR >= 4)
+					printf "  (watch events 1->2 ~%.2f s, 5->6 ~%.2f s apart)", t[2] - t[1], t[NR] - t[NR - 1]
+				printf "\n"
+			}'
+	done
+}
+no_crash() {
+	local bad
+	bad=$(grep -a -E '^U[0-9]\| .*(Unable to handle kernel|Internal error|Oops|Kernel panic|Call trace)|Xen BUG|Panic on CPU|FATAL PAGE FAULT' "$CLEAN" | head -3)
+	if [ -z "$bad" ]; then ok "no kernel oops, data abort or Xen crash in the serial log"; else ko "crash in the serial log: $bad"; fi
+}
+
+for t in $TESTS; do
+	case $t in
+	rng)
+		boot rng e2e.dm=xvdm
+		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
+		expect "xvdm --watch --config /etc/xvdm/xvdm.conf -v running in dom0" "E2E: xvdm started"
+		for r in 1 2; do
+			expect "R$r: xl create domU returned (backend handshake within libxl's 10 s)" "E2E: R$r: xl create returned"
+			[ $r = 2 ] && domid_check
+			expect "R$r: domU probed virtio0 = DeviceID 4 (entropy), bound to virtio_rng" \
+				"^U$r| DOMU: virtio0: device 0x0004 .*driver virtio_rng"
+			expect "R$r: /sys/class/misc/hw_random/rng_current names virtio_rng" \
+				"^U$r| DOMU: rng_current = virtio_rng"
+			expect "R$r: head -c 65536 /dev/hwrng | wc -c = 65536" \
+				"^U$r| DOMU: RESULT: head -c 65536 /dev/hwrng | wc -c = 65536 "
+			expect "R$r: the bytes are not all zero" "^U$r| DOMU: RESULT: bytes are not all zero"
+			destroy_check $r
+			expect "R$r: backend/virtio_disk node removed after destroy" "E2E: R$r: backend/virtio_disk/[0-9]* removed"
+			expect "R$r: xvdm still running after xl destroy (kill -0)" "E2E: R$r: xvdm still running after xl destroy"
+		done
+		expect "xvdm exited with status 0 on SIGTERM" "E2E: xvdm exit status 0 "
+		no_crash
+		expect "dom0 finished and powered off" "E2E: dom0 done"
+		;;
+	dry)
+		boot dry e2e.dm=fake
+		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
+		expect "fake backend (xenstore handshake only) running" "E2E: fake backend started"
+		for r in 1 2; do
+			expect "R$r: xl create domU returned" "E2E: R$r: xl create returned"
+			[ $r = 2 ] && domid_check
+			expect "R$r: domU device tree has virtio@2000000, compatible virtio,mmio" \
+				"^U$r| DOMU: DT node /proc/device-tree/virtio@2000000 compatible=virtio,mmio"
+			expect "R$r: domU initramfs has virtio_mmio.ko" "^U$r| DOMU: modules: .*virtio_mmio.ko"
+			expect "R$r: domU initramfs has virtio-rng.ko" "^U$r| DOMU: modules: .*virtio-rng.ko"
+			expect "R$r: hw_random core and /dev/hwrng present" "^U$r| DOMU: hw_random core: /sys/class/misc/hw_random, /dev/hwrng: /dev/hwrng"
+			expect "R$r: modprobe virtio_rng works" "^U$r| DOMU: DRY: virtio_rng loaded"
+			expect "R$r: domU reached its END marker" "^U$r| DOMU: END"
+			destroy_check $r
+		done
+		no_crash
+		expect "dom0 finished and powered off" "E2E: dom0 done"
+		;;
+	*) ko "unknown test $t" ;;
+	esac
+	grep -a -E 'E2E: (toolstack up|R[0-9]: (xl create returned|domU END marker|NO domU|xl destroy rc))|^U[0-9]\| DOMU: RESULT: head' "$CLEAN" | sed 's/^/    /'
+	handshakes
+	echo "    timings: $(tail -1 "$LOG.time" 2>/dev/null)"
+
+	if [ "$DEMO" = 1 ] && [ "$t" = rng ]; then
+		echo
+		echo "==== What the domU saw (round 1: its console, DOMU: lines) ===="
+		grep -a '^U1| DOMU:' "$CLEAN" | sed 's/^U1| /  /'
+		echo
+		echo "==== Round 2 (a new domain, served again) ===="
+		grep -a -E '^U2\| DOMU: (virtio0|rng_current|RESULT|first bytes)' "$CLEAN" | sed 's/^U2| /  /'
+		echo
+		echo "==== xvdm's log in dom0 (excerpt: $(grep -a -m1 -- '---- xvdm log' "$CLEAN" | sed 's/.*(\(.*\)).*/\1/')) ===="
+		grep -a '^XVDM| ' "$CLEAN" | sed 's/^XVDM| /  /' | awk 'NR<=40{print; next} {tail[NR%20]=$0; n=NR}
+			END{if (n>60) print "  ..."; for (i=n-19; i<=n; i++) if (i>40) print tail[i%20]}'
+		echo
+		echo "==== dom0's view ===="
+		grep -a -E 'E2E: (xvdm started|R[0-9]: (domid|xl create returned|xl destroy|xvdm still)|xvdm exit status)' "$CLEAN" | sed 's/^/  /'
+		echo
+		echo "(full serial log: $LOG)"
+	fi
+done
+echo "total: $(($(date +%s) - t_start)) s" >> "$T"
+echo "timings: $(tr '\n' ';' < "$T" | sed 's/;$//; s/;/; /g')"
+summary
