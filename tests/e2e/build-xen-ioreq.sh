@@ -41,7 +41,7 @@ EOF
 	_apt_updated=0
 	apt_update_once
 fi
-ensure_host_pkgs gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu make flex bison python3 dpkg-dev bc
+ensure_host_pkgs gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu make flex bison python3 dpkg-dev bc xz-utils
 
 mkdir -p "$SRC"
 if [ "$(changelog_ver "$DIR")" != "$XEN_SRC_VER" ]; then
