@@ -14,7 +14,7 @@
 #              an xvdm build failure is reported but does not stop it.
 #   --demo     at the end, also print the domU console and an excerpt of xvdm's log.
 # Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS ("rng" or "dry" or both),
-#      SKIP_FETCH=1, TIMEOUT (per boot, default 900 s), DESTROY_MAX (s, default 6),
+#      SKIP_FETCH=1, TIMEOUT (per boot, default 900 s), DESTROY_MAX (s, default 9.5),
 #      E2E_ARGS (extra dom0 knobs, e.g. "e2e.shell=1 e2e.logmax=0"), VERBOSE=1 (build
 #      output on the terminal; otherwise in $WORK/logs/), INTERACTIVE=1 (build, then boot
 #      with the serial console on this terminal: no log, no checks; with e2e.shell=1 in
@@ -34,7 +34,7 @@ for a in "$@"; do
 	esac
 done
 TIMEOUT=${TIMEOUT:-900}
-DESTROY_MAX=${DESTROY_MAX:-6}
+DESTROY_MAX=${DESTROY_MAX:-9.5}
 mkdir -p "$WORK/logs"
 T=$WORK/timings.txt
 : > "$T"
