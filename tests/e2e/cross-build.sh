@@ -67,9 +67,12 @@ EOT
 if cmp -s "$tmp" "$CROSS"; then rm -f "$tmp"; else mv "$tmp" "$CROSS"; fi
 
 # ---- meson cross-build of xvdm ---------------------------------------------
-if [ ! -f "$B/build.ninja" ]; then
+# One build dir serves one source tree: a dir configured for another checkout (say the
+# developer's tree, then CI's fresh clone) would build that other tree's sources.
+if [ ! -f "$B/build.ninja" ] || [ "$(cat "$B/.xvdm-source" 2>/dev/null)" != "$SRC_ROOT" ]; then
 	rm -rf "$B"
 	meson setup --cross-file "$CROSS" -Dsanitize=false -Dfuzz=false "$B" "$SRC_ROOT"
+	echo "$SRC_ROOT" > "$B/.xvdm-source"
 fi
 meson compile -C "$B" xvdm
 BIN=$(find "$B" -name xvdm -type f -perm -u+x | head -1)
