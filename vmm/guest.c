@@ -98,6 +98,30 @@ static const struct vmmio_ops dev_mmio_ops = {
 	.set_irq = dev_set_irq,
 };
 
+/*
+ * The guest's RAM banks, for back-ends that map guest memory themselves (F_XEN_MMAP):
+ * libxl writes the maximum in KiB to memory/static-max. Without it (no xenstore, a
+ * guest not built by libxl) only the shadow memory mode is available.
+ */
+static void guest_ram_layout(struct vmm_guest *g)
+{
+	g_autofree char *p = g_strdup_printf("/local/domain/%u/memory/static-max", g->domid);
+	struct gmem_region banks[2];
+	uint64_t kib;
+	int n;
+
+	if (!g->v->xs || xh_xs_read_u64(g->v->xs, p, &kib) < 0 || kib == 0 ||
+	    kib > (UINT64_MAX >> 10)) {
+		log_info("dom%u: RAM size unknown (%s): back-ends cannot map guest memory",
+			 g->domid, p);
+		return;
+	}
+	n = xh_ram_layout(kib << 10, banks, G_N_ELEMENTS(banks));
+	xh_gmem_set_ram(g->mem, banks, n);
+	log_debug("dom%u: %" PRIu64 " MiB of RAM in %d bank(s) from 0x%" PRIx64, g->domid,
+		  kib >> 10, n, banks[0].gpa);
+}
+
 struct vmm_guest *vmm_guest_new(struct vmm *v, uint32_t domid, GError **error)
 {
 	struct vmm_guest *g = g_new0(struct vmm_guest, 1);
@@ -108,6 +132,7 @@ struct vmm_guest *vmm_guest_new(struct vmm *v, uint32_t domid, GError **error)
 	g->handler.ops = &guest_handler_ops;
 	g->devs = g_ptr_array_new();
 	g->mem = xh_gmem_new(v->xen, domid, XH_GMEM_CACHE_DEFAULT);
+	guest_ram_layout(g);
 	r = xh_ioreq_server_new(v->xen, domid, &g->handler, &g->srv);
 	if (r < 0) {
 		g_set_error(error, VMM_ERROR, -r, "dom%u: cannot create an ioreq server: %s%s",

@@ -9,10 +9,15 @@
  * here keeps a pointer into guest memory past a call.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include <xenforeignmemory.h>
+#if defined(__aarch64__) || defined(__arm__)
+#include <xen/arch-arm.h>
+#endif
 
 #include "common/gmem.h"
 #include "common/log.h"
@@ -23,6 +28,7 @@
 #define GMEM_PAGE_SIZE	  (1u << GMEM_PAGE_SHIFT)
 #define GMEM_BUCKET_PAGES 256u /* 1 MiB per mapping */
 #define GMEM_BUCKET_SIZE  ((uint64_t)GMEM_BUCKET_PAGES << GMEM_PAGE_SHIFT)
+#define XH_RAM_BANKS_MAX  2
 
 struct bucket {
 	uint64_t index; /* gpa / GMEM_BUCKET_SIZE */
@@ -38,6 +44,8 @@ struct xh_gmem {
 	unsigned max_buckets;
 	GHashTable *buckets; /* index -> struct bucket */
 	GQueue lru;
+	struct gmem_region ram[XH_RAM_BANKS_MAX];
+	unsigned nr_ram;
 };
 
 static struct xh_gmem *to_xg(struct gmem *g)
@@ -190,11 +198,79 @@ static void xg_invalidate(struct gmem *g)
 		bucket_unmap(xg, xg->lru.head->data);
 }
 
+static int xg_regions(struct gmem *g, struct gmem_region *ret, unsigned max)
+{
+	struct xh_gmem *xg = to_xg(g);
+	unsigned i;
+
+	if (!xg->nr_ram)
+		return -ENOENT; /* the guest's memory size was not known */
+	for (i = 0; i < xg->nr_ram && i < max; i++)
+		ret[i] = xg->ram[i];
+	return i;
+}
+
+/*
+ * The back-end maps the bank itself: with a privcmd fd (foreign mapping by domid and
+ * pfn) or a gntdev fd (grant mappings). Each region gets its own fd (FACTS 11).
+ */
+static int xg_share(struct gmem *g, unsigned idx, uint32_t xen_flags, struct gmem_share *ret)
+{
+	struct xh_gmem *xg = to_xg(g);
+	const char *dev = xen_flags & GMEM_XEN_GRANT ? "/dev/xen/gntdev" : "/dev/xen/privcmd";
+	int fd;
+
+	if (idx >= xg->nr_ram)
+		return -ENOENT;
+	if (!(xen_flags & (GMEM_XEN_FOREIGN | GMEM_XEN_GRANT)))
+		return -EINVAL;
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret->fd = fd;
+	ret->xen_flags = xen_flags;
+	ret->domid = xg->domid;
+	return 0;
+}
+
 static const struct gmem_ops xh_gmem_ops = {
 	.read = xg_read,
 	.write = xg_write,
 	.invalidate = xg_invalidate,
+	.regions = xg_regions,
+	.share = xg_share,
 };
+
+int xh_ram_layout(uint64_t mem_bytes, struct gmem_region *ret, unsigned max)
+{
+#if defined(__aarch64__) || defined(__arm__)
+	static const uint64_t base[] = GUEST_RAM_BANK_BASES;
+	static const uint64_t size[] = GUEST_RAM_BANK_SIZES;
+#else
+	/* x86 HVM/PVH as libxl builds them: low RAM up to the PCI hole, the rest above 4 GiB */
+	static const uint64_t base[] = { 0, 0x100000000ULL };
+	static const uint64_t size[] = { 0xf0000000ULL, 1ULL << 46 };
+#endif
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(base) && mem_bytes && n < max; i++) {
+		uint64_t s = MIN(mem_bytes, size[i]);
+
+		ret[n].gpa = base[i];
+		ret[n].size = s;
+		mem_bytes -= s;
+		n++;
+	}
+	return n;
+}
+
+void xh_gmem_set_ram(struct gmem *g, const struct gmem_region *banks, unsigned n)
+{
+	struct xh_gmem *xg = to_xg(g);
+
+	xg->nr_ram = MIN(n, XH_RAM_BANKS_MAX);
+	memcpy(xg->ram, banks, xg->nr_ram * sizeof(*banks));
+}
 
 struct gmem *xh_gmem_new(struct xh_ctx *x, uint32_t domid, size_t cache_bytes)
 {

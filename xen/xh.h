@@ -120,3 +120,16 @@ int xh_xs_fd(struct xh_xs *xs);
 int xh_xs_next_watch(struct xh_xs *xs, char **ret_path, char **ret_token);
 /* Parse a xenstore value as an unsigned number (decimal, or 0x hex). */
 int xh_xs_read_u64(struct xh_xs *xs, const char *path, uint64_t *ret);
+
+/* --- guest RAM layout and back-end sharing (F_XEN_MMAP) --- */
+
+struct gmem_region;
+
+/*
+ * The RAM banks Xen's toolstack gives a guest of mem_bytes on this architecture:
+ * Arm: 0x40000000 (up to 3 GiB), then 0x200000000; x86: below the 0xf0000000 PCI hole,
+ * then above 4 GiB. Returns the number of banks written (<= max).
+ */
+int xh_ram_layout(uint64_t mem_bytes, struct gmem_region *ret, unsigned max);
+/* Tell a guest's gmem its RAM banks (enables gmem_regions() and gmem_share()). */
+void xh_gmem_set_ram(struct gmem *g, const struct gmem_region *banks, unsigned n);
