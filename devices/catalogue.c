@@ -18,7 +18,7 @@ static const struct vdev_type *const types[] = {
 	NULL,
 };
 
-G_DEFINE_QUARK(xvdm - vdev - error - quark, vdev_error)
+G_DEFINE_QUARK(xvdm_vdev_error, vdev_error)
 
 const struct vdev_type *vdev_type_find(const char *name)
 {

@@ -113,45 +113,32 @@ static bool pages_valid(const struct bucket *b, unsigned first, unsigned last)
  * access of 2, 4 or 8 bytes is one load or store, so it can never be torn (a torn avail
  * index would look like a guest protocol violation).
  */
+#define COPY_ONCE(type, guest, p, write)                                         \
+	do {                                                                     \
+		type v_;                                                         \
+		if (write) {                                                     \
+			memcpy(&v_, p, sizeof(v_));                              \
+			__atomic_store_n((type *)(guest), v_, __ATOMIC_RELAXED); \
+		} else {                                                         \
+			v_ = __atomic_load_n((type *)(guest), __ATOMIC_RELAXED); \
+			memcpy(p, &v_, sizeof(v_));                              \
+		}                                                                \
+	} while (0)
+
 static void copy_chunk(uint8_t *guest, uint8_t *p, size_t len, bool write)
 {
 	uintptr_t a = (uintptr_t)guest;
 
-	if (len == 2 && !(a & 1)) {
-		uint16_t v;
-
-		if (write) {
-			memcpy(&v, p, 2);
-			__atomic_store_n((uint16_t *)guest, v, __ATOMIC_RELAXED);
-		} else {
-			v = __atomic_load_n((uint16_t *)guest, __ATOMIC_RELAXED);
-			memcpy(p, &v, 2);
-		}
-	} else if (len == 4 && !(a & 3)) {
-		uint32_t v;
-
-		if (write) {
-			memcpy(&v, p, 4);
-			__atomic_store_n((uint32_t *)guest, v, __ATOMIC_RELAXED);
-		} else {
-			v = __atomic_load_n((uint32_t *)guest, __ATOMIC_RELAXED);
-			memcpy(p, &v, 4);
-		}
-	} else if (len == 8 && !(a & 7)) {
-		uint64_t v;
-
-		if (write) {
-			memcpy(&v, p, 8);
-			__atomic_store_n((uint64_t *)guest, v, __ATOMIC_RELAXED);
-		} else {
-			v = __atomic_load_n((uint64_t *)guest, __ATOMIC_RELAXED);
-			memcpy(p, &v, 8);
-		}
-	} else if (write) {
+	if (len == 2 && !(a & 1))
+		COPY_ONCE(uint16_t, guest, p, write);
+	else if (len == 4 && !(a & 3))
+		COPY_ONCE(uint32_t, guest, p, write);
+	else if (len == 8 && !(a & 7))
+		COPY_ONCE(uint64_t, guest, p, write);
+	else if (write)
 		memcpy(guest, p, len);
-	} else {
+	else
 		memcpy(p, guest, len);
-	}
 }
 
 /* Copy between buf and guest memory, bucket by bucket. */
