@@ -204,69 +204,6 @@ const struct xh_ioreq_stats *xh_ioreq_server_stats(struct xh_ioreq_server *s)
 	return &s->stats;
 }
 
-/* Validate the private copy of a request and turn it into an xh_io. */
-static int decode(const ioreq_t *req, unsigned vcpu, struct xh_io *io)
-{
-	memset(io, 0, sizeof(*io));
-	io->vcpu = vcpu;
-	io->write = req->dir == IOREQ_WRITE;
-	io->addr = req->addr;
-	io->data = req->data;
-	switch (req->type) {
-	case IOREQ_TYPE_COPY:
-		io->type = XH_IO_MMIO;
-		break;
-	case IOREQ_TYPE_PIO:
-		io->type = XH_IO_PIO;
-		break;
-	case IOREQ_TYPE_PCI_CONFIG:
-		io->type = XH_IO_PCI_CONFIG;
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
-	if (req->size != 1 && req->size != 2 && req->size != 4 && req->size != 8)
-		return -EINVAL;
-	io->size = req->size;
-	/* Arm sends count 1 without pointer data; x86 rep/string ops to our registers are refused */
-	if (req->count != 1 || req->data_is_ptr)
-		return -EOPNOTSUPP;
-	return 0;
-}
-
-static void serve(struct xh_ioreq_server *s, unsigned vcpu, ioreq_t *req)
-{
-	struct xh_io io;
-	int r;
-
-	if (req->type == IOREQ_TYPE_INVALIDATE) {
-		s->stats.invalidate++;
-		if (s->handler->ops->invalidate)
-			s->handler->ops->invalidate(s->handler);
-		return;
-	}
-	if (req->type == IOREQ_TYPE_TIMEOFFSET)
-		return;
-	r = decode(req, vcpu, &io);
-	if (r == 0) {
-		r = s->handler->ops->access(s->handler, &io);
-		s->stats.served++;
-	} else {
-		s->stats.bad++;
-		log_warn_rl(
-			"dom%u: vCPU %u: bad ioreq type %u size %u count %u ptr %u addr 0x%" PRIx64
-			": completed without effect",
-			s->domid, vcpu, req->type, req->size, req->count, req->data_is_ptr,
-			req->addr);
-	}
-	if (req->dir == IOREQ_READ && !req->data_is_ptr) {
-		/* Never hand the guest bits beyond the access size (Arm copies all 64). */
-		uint64_t mask = req->size >= 8 ? ~0ULL : (1ULL << (8 * req->size)) - 1;
-
-		req->data = (r == 0 ? io.data : ~0ULL) & mask;
-	}
-}
-
 int xh_ioreq_server_dispatch(struct xh_ioreq_server *s)
 {
 	xenevtchn_port_or_error_t port = xenevtchn_pending(s->xce);
@@ -294,7 +231,7 @@ int xh_ioreq_server_dispatch(struct xh_ioreq_server *s)
 	memcpy(&req, (const void *)slot, sizeof(req));
 	slot->state = STATE_IOREQ_INPROCESS;
 
-	serve(s, v, &req);
+	xh_ioreq_serve(s->handler, s->domid, v, &req, &s->stats);
 
 	if (req.dir == IOREQ_READ)
 		slot->data = req.data;
