@@ -19,8 +19,25 @@
 #include "common/log.h"
 #include "vmm/vmm.h"
 
-#define TOKEN_SLOTS   "virtio_disk"
 #define TOKEN_RELEASE "release"
+
+/*
+ * The two layouts xl writes (FACTS 28, 29, 38):
+ *  - Xen 4.17: disk=[...,specification=virtio] -> backend/virtio_disk/<domid>/<devid>
+ *    (base decimal, "dev" = the vdev name, e.g. xvda); libxl waits for state 2.
+ *  - Xen >= 4.18: virtio=[...] -> backend/virtio/<domid>/<devid> (base hex, devid from 0,
+ *    type, transport, grant_usage); libxl does not wait: the guest may run already.
+ * The watch token is the directory name.
+ */
+struct layout {
+	const char *dir;
+	const char *slot_prefix; /* config key for devid N: slot.<prefix><N>, or "dev" */
+};
+
+static const struct layout layouts[] = {
+	{ "virtio_disk", NULL },
+	{ "virtio", "virtio" },
+};
 
 /* xenbus states (xen/io/xenbus.h) */
 #define XB_INITIALISING 1
@@ -29,6 +46,7 @@
 #define XB_CLOSED	6
 
 struct slot {
+	const struct layout *lay;
 	uint32_t domid;
 	char *devid;
 	uint64_t base;
@@ -36,9 +54,9 @@ struct slot {
 	bool refused; /* logged once; retried only if the slot is re-created */
 };
 
-static char *slots_path(struct vmm *v)
+static char *slots_path(struct vmm *v, const struct layout *lay)
 {
-	return g_strdup_printf("/local/domain/%u/backend/virtio_disk", v->config->backend_domid);
+	return g_strdup_printf("/local/domain/%u/backend/%s", v->config->backend_domid, lay->dir);
 }
 
 static void write_state(struct vmm *v, const char *dir, int state)
@@ -72,6 +90,33 @@ static const char *slot_spec(struct vmm *v, uint32_t domid, const char *name, co
 	return spec;
 }
 
+/*
+ * What xvdm cannot serve yet is refused with a reason: virtio-pci slots, and grant
+ * mappings (grant_usage=1: the guest hands out grant references, not guest-physical
+ * addresses, which needs a grant-aware memory path).
+ */
+static int slot_check_mode(struct vmm *v, const char *dir, GError **error)
+{
+	g_autofree char *pt = g_strdup_printf("%s/transport", dir);
+	g_autofree char *pg = g_strdup_printf("%s/grant_usage", dir);
+	g_autofree char *transport = xh_xs_read(v->xs, pt);
+	g_autofree char *grant = xh_xs_read(v->xs, pg);
+
+	if (transport && strcmp(transport, "mmio")) {
+		g_set_error(error, VMM_ERROR, EOPNOTSUPP,
+			    "%s: transport '%s' is not supported (only mmio)", dir, transport);
+		return -EOPNOTSUPP;
+	}
+	if (grant && strcmp(grant, "0")) {
+		g_set_error(error, VMM_ERROR, EOPNOTSUPP,
+			    "%s: grant_usage=%s is not supported yet: use grant_usage=0 in the xl "
+			    "config (the guest then uses guest-physical addresses)",
+			    dir, grant);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /* Bring a slot up: parse what libxl wrote, add the device, enable the server. */
 static int slot_setup(struct vmm *v, struct slot *sl, const char *dir, GError **error)
 {
@@ -79,7 +124,9 @@ static int slot_setup(struct vmm *v, struct slot *sl, const char *dir, GError **
 	g_autofree char *pirq = g_strdup_printf("%s/irq", dir);
 	g_autofree char *pdev = g_strdup_printf("%s/dev", dir);
 	g_autofree char *pname = g_strdup_printf("/local/domain/%u/name", sl->domid);
-	g_autofree char *vdev = xh_xs_read(v->xs, pdev);
+	g_autofree char *vdev = sl->lay->slot_prefix
+					? g_strdup_printf("%s%s", sl->lay->slot_prefix, sl->devid)
+					: xh_xs_read(v->xs, pdev);
 	g_autofree char *name = xh_xs_read(v->xs, pname);
 	g_autofree char *id = NULL;
 	g_autofree char *full = NULL;
@@ -94,6 +141,8 @@ static int slot_setup(struct vmm *v, struct slot *sl, const char *dir, GError **
 			    dir);
 		return -EINVAL;
 	}
+	if (slot_check_mode(v, dir, error) < 0)
+		return -EOPNOTSUPP;
 	text = slot_spec(v, sl->domid, name, vdev, &where);
 	if (!text) {
 		g_set_error(error, VMM_ERROR, ENOENT,
@@ -123,11 +172,15 @@ static int slot_setup(struct vmm *v, struct slot *sl, const char *dir, GError **
 	}
 	id = g_strdup(vdev ? vdev : sl->devid);
 	r = vmm_guest_add_device(g, spec, id, error);
-	if (r == 0)
+	if (r == 0) {
 		r = vmm_guest_enable(g, error);
+		if (r < 0)
+			vmm_guest_remove_device(g, base);
+	}
 	vmm_devspec_free(spec);
 	if (r < 0) {
-		if (vmm_guest_nr_devices(g) == 0 || r != -EEXIST)
+		/* Only this slot fails: the guest's other devices stay served. */
+		if (vmm_guest_nr_devices(g) == 0)
 			vmm_remove_guest(v, sl->domid);
 		return r;
 	}
@@ -150,12 +203,12 @@ static void slot_teardown(struct vmm *v, struct slot *sl)
 		vmm_remove_guest(v, sl->domid);
 }
 
-static void scan_slot(struct vmm *v, const char *root, const char *dom, const char *devid,
-		      GHashTable *seen)
+static void scan_slot(struct vmm *v, const struct layout *lay, const char *root, const char *dom,
+		      const char *devid, GHashTable *seen)
 {
 	g_autofree char *dir = g_strdup_printf("%s/%s/%s", root, dom, devid);
 	g_autofree char *pstate = g_strdup_printf("%s/state", dir);
-	char *key = g_strdup_printf("%s/%s", dom, devid);
+	char *key = g_strdup_printf("%s/%s/%s", lay->dir, dom, devid);
 	struct slot *sl = g_hash_table_lookup(v->slots, key);
 	uint64_t state = 0, domid;
 	char *end = NULL;
@@ -170,6 +223,7 @@ static void scan_slot(struct vmm *v, const char *root, const char *dom, const ch
 		return; /* libxl writes the nodes in one transaction: state comes with them */
 	if (!sl) {
 		sl = g_new0(struct slot, 1);
+		sl->lay = lay;
 		sl->domid = domid;
 		sl->devid = g_strdup(devid);
 		g_hash_table_insert(v->slots, g_strdup(key), sl);
@@ -190,10 +244,13 @@ static void scan_slot(struct vmm *v, const char *root, const char *dom, const ch
 	}
 }
 
-/* Rescan every slot: there are few, and a rescan never misses a coalesced event. */
-static void scan_slots(struct vmm *v)
+/*
+ * Rescan every slot of a layout: there are few, and a rescan never misses a coalesced
+ * event. Slots whose nodes are gone (libxl removed them, or the domain died) go too.
+ */
+static void scan_slots(struct vmm *v, const struct layout *lay)
 {
-	g_autofree char *root = slots_path(v);
+	g_autofree char *root = slots_path(v, lay);
 	g_auto(GStrv) doms = xh_xs_ls(v->xs, root);
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	GHashTableIter it;
@@ -206,12 +263,11 @@ static void scan_slots(struct vmm *v)
 		g_auto(GStrv) devs = xh_xs_ls(v->xs, p);
 
 		for (j = 0; devs && devs[j]; j++)
-			scan_slot(v, root, doms[i], devs[j], seen);
+			scan_slot(v, lay, root, doms[i], devs[j], seen);
 	}
-	/* Slots whose nodes are gone (libxl removed them, or the domain died). */
 	g_hash_table_iter_init(&it, v->slots);
 	while (g_hash_table_iter_next(&it, (gpointer *)&key, (gpointer *)&sl)) {
-		if (g_hash_table_contains(seen, key))
+		if (sl->lay != lay || g_hash_table_contains(seen, key))
 			continue;
 		slot_teardown(v, sl);
 		g_hash_table_iter_remove(&it);
@@ -265,21 +321,32 @@ static void reap_guests(struct vmm *v)
 
 void vmm_watch_event(struct vmm *v, const char *path, const char *token)
 {
-	if (!strcmp(token, TOKEN_SLOTS))
-		scan_slots(v);
-	else if (!strcmp(token, TOKEN_RELEASE))
+	unsigned i;
+
+	if (!strcmp(token, TOKEN_RELEASE)) {
 		reap_guests(v);
+		return;
+	}
+	for (i = 0; i < G_N_ELEMENTS(layouts) && v->slots; i++)
+		if (!strcmp(token, layouts[i].dir))
+			scan_slots(v, &layouts[i]);
 }
 
 int vmm_watch_start(struct vmm *v, GError **error)
 {
-	g_autofree char *root = slots_path(v);
+	unsigned i;
 	int r = 0;
 
 	if (v->watch) {
 		v->slots = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 						 (GDestroyNotify)slot_free);
-		r = xh_xs_watch(v->xs, root, TOKEN_SLOTS);
+		for (i = 0; i < G_N_ELEMENTS(layouts) && r == 0; i++) {
+			g_autofree char *root = slots_path(v, &layouts[i]);
+
+			r = xh_xs_watch(v->xs, root, layouts[i].dir);
+			if (r == 0)
+				log_msg("watching %s for virtio slots", root);
+		}
 	}
 	if (r == 0)
 		r = xh_xs_watch(v->xs, "@releaseDomain", TOKEN_RELEASE);
@@ -288,21 +355,23 @@ int vmm_watch_start(struct vmm *v, GError **error)
 			    g_strerror(-r));
 		return r;
 	}
-	if (v->watch)
-		log_msg("watching %s for virtio slots", root);
 	return 0;
 }
 
 void vmm_watch_stop(struct vmm *v)
 {
-	g_autofree char *root = slots_path(v);
+	unsigned i;
 
 	if (!v->xs)
 		return;
 	xh_xs_unwatch(v->xs, "@releaseDomain", TOKEN_RELEASE);
 	if (!v->slots)
 		return;
-	xh_xs_unwatch(v->xs, root, TOKEN_SLOTS);
+	for (i = 0; i < G_N_ELEMENTS(layouts); i++) {
+		g_autofree char *root = slots_path(v, &layouts[i]);
+
+		xh_xs_unwatch(v->xs, root, layouts[i].dir);
+	}
 	g_hash_table_destroy(v->slots);
 	v->slots = NULL;
 }

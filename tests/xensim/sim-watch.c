@@ -7,8 +7,9 @@
  * for backend state 2 — by which time the slot's range must be mapped by an enabled
  * server with every vCPU port bound —, the guest probes the device and reads entropy,
  * destroy writes online 0 and state 5, waits 10 s for 6 (server gone by then), removes the
- * nodes (with libxl's empty-parent cleanup) and the domain dies. xvdm stays up throughout
- * and exits 0 on SIGTERM.
+ * nodes (with libxl's empty-parent cleanup) and the domain dies. Then a third domain with
+ * the Xen >= 4.18 layout (backend/virtio, FACTS 29): one slot served, one asking for grants
+ * refused on its own. xvdm stays up throughout and exits 0 on SIGTERM.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -215,6 +216,88 @@ static void one_domain(uint32_t domid)
 	free(fe);
 }
 
+/* Xen >= 4.18: virtio=[ "type=virtio,device,transport=mmio,backend=0,grant_usage=G" ]
+ * writes backend/virtio/<domid>/<devid> in one transaction (base in hex, devid from 0,
+ * FACTS 29); libxl does not wait for state 2 (FACTS 38) but does wait for 6. */
+static void libxl_add_virtio(uint32_t domid, unsigned devid, uint64_t base, unsigned irq, int grant)
+{
+	char be[128], fe[128];
+	uint32_t tx;
+
+	snprintf(be, sizeof(be), "/local/domain/0/backend/virtio/%u/%u", domid, devid);
+	snprintf(fe, sizeof(fe), "/local/domain/%u/device/virtio/%u", domid, devid);
+	hv_xs_tx_start(sim.hv, &tx);
+	node(tx, be, "frontend", "%s", fe);
+	node(tx, be, "frontend-id", "%u", domid);
+	node(tx, be, "online", "1");
+	node(tx, be, "state", "1");
+	node(tx, be, "irq", "%u", irq);
+	node(tx, be, "base", "0x%llx", (unsigned long long)base);
+	node(tx, be, "type", "virtio,device");
+	node(tx, be, "transport", "mmio");
+	node(tx, be, "grant_usage", "%d", grant);
+	node(tx, fe, "backend", "%s", be);
+	node(tx, fe, "backend-id", "0");
+	node(tx, fe, "state", "1");
+	SIM_CHECK(&sim, !hv_xs_tx_end(sim.hv, tx, false), "transaction");
+}
+
+/* Two generic virtio slots: devid 0 is served; devid 1 asks for grants, which xvdm refuses
+ * with a log line without disturbing devid 0; destroy closes both. */
+static void one_domain_virtio(uint32_t domid)
+{
+	struct hv_dom_cfg cfg = { .nr_vcpus = NVCPUS, .arch = HV_ARCH_ARM };
+	char dom[64], be[2][128], state[2][160];
+	struct hv_claim cl;
+	struct xs_dom *d;
+	uint32_t tx;
+	unsigned i;
+
+	sim_note("dom%u: create (Xen >= 4.18 virtio=[...])", domid);
+	d = hv_dom_create(sim.hv, domid, &cfg);
+	SIM_CHECK(&sim, d, "hv_dom_create %u", domid);
+	snprintf(dom, sizeof(dom), "/local/domain/%u", domid);
+	hv_xs_tx_start(sim.hv, &tx);
+	node(tx, dom, "name", "domU");
+	node(tx, dom, "domid", "%u", domid);
+	SIM_CHECK(&sim, !hv_xs_tx_end(sim.hv, tx, false), "transaction");
+	for (i = 0; i < 2; i++) {
+		snprintf(be[i], sizeof(be[i]), "/local/domain/0/backend/virtio/%u/%u", domid, i);
+		snprintf(state[i], sizeof(state[i]), "%s/state", be[i]);
+	}
+	libxl_add_virtio(domid, 1, BASE + 0x200, IRQ + 1, 1);
+	libxl_add_virtio(domid, 0, BASE, IRQ, 0);
+
+	sim_wait_xs(&sim, state[0], "2", LIBXL_MS);
+	check_claim_at_write(d, state[0], "2");
+	guest_uses_device(d);
+	hv_dom_claim(d, BASE + 0x200, &cl);
+	SIM_CHECK(&sim, !cl.mapped, "the grant_usage=1 slot must not be served");
+
+	sim_note("dom%u: destroy", domid);
+	for (i = 0; i < 2; i++) {
+		hv_xs_tx_start(sim.hv, &tx);
+		node(tx, be[i], "online", "0");
+		node(tx, be[i], "state", "5");
+		SIM_CHECK(&sim, !hv_xs_tx_end(sim.hv, tx, false), "transaction");
+		sim_wait_xs(&sim, state[i], "6", LIBXL_MS);
+	}
+	check_gone_at_write(d, state[0], "6");
+	hv_xs_tx_start(sim.hv, &tx);
+	for (i = 0; i < 2; i++) {
+		char fe[128];
+
+		snprintf(fe, sizeof(fe), "/local/domain/%u/device/virtio/%u", domid, i);
+		path_cleanup(tx, be[i]);
+		path_cleanup(tx, fe);
+	}
+	SIM_CHECK(&sim, !hv_xs_tx_end(sim.hv, tx, false), "transaction");
+	hv_dom_destroy(d);
+	hv_xs_rm(sim.hv, 0, dom);
+	SIM_CHECK(&sim, sim_alive(&sim), "xvdm exited after dom%u went away: %s", domid,
+		  sim_status_str(sim.status));
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf, *args[] = { "--watch", "--config", NULL, NULL };
@@ -222,7 +305,7 @@ int main(int argc, char **argv)
 
 	sim_init(&sim, "sim-watch", argc, argv, 110);
 	conf = sim_path(&sim, "xvdm.conf");
-	sim_write_file(&sim, conf, "[guest domU]\nslot.xvda = rng\n");
+	sim_write_file(&sim, conf, "[guest domU]\nslot.xvda = rng\nslot.virtio0 = rng\n");
 	args[2] = conf;
 	sim_spawn(&sim, args);
 	ret = hv_xs_wait_watch(sim.hv, "/local/domain/0/backend/virtio_disk/1/" DEVID, 10000);
@@ -231,6 +314,7 @@ int main(int argc, char **argv)
 
 	one_domain(1);
 	one_domain(2);
+	one_domain_virtio(3);
 
 	st = sim_terminate(&sim, 5000);
 	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
