@@ -122,7 +122,7 @@ void hv_deadline(struct timespec *ts, int timeout_ms);
 hv_op_fn hv_op_dm_create, hv_op_dm_destroy, hv_op_dm_set_state, hv_op_dm_map_range,
 	hv_op_dm_unmap_range, hv_op_dm_map_pcidev, hv_op_dm_unmap_pcidev, hv_op_dm_set_irq,
 	hv_op_dm_set_intx, hv_op_dm_inject_msi, hv_op_dm_nr_vcpus, hv_op_fmem_ram,
-	hv_op_fmem_resource, hv_op_evtchn_bind, hv_op_evtchn_unbind;
+	hv_op_fmem_resource, hv_op_evtchn_bind, hv_op_evtchn_unbind, hv_op_privcmd_map;
 void hv_conn_unbind_all(struct hv_conn *c);
 void hv_dom_kill_servers(struct xs_dom *d);
 void hv_server_free(struct hv_server *s);

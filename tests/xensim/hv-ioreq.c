@@ -388,14 +388,10 @@ void hv_op_dm_nr_vcpus(struct hv_conn *c, const struct xsim_req *req, const char
 
 /* --- foreign memory --- */
 
-void hv_op_fmem_ram(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
-		    struct hv_reply *r)
+static void reply_ram(struct xs_dom *d, struct hv_reply *r)
 {
-	struct xs_dom *d = dom_or_err(c, req->domid, r);
 	int ret;
 
-	if (!d)
-		return;
 	for (unsigned i = 0; i < d->cfg.nr_banks; i++) {
 		struct xsim_bank b = { d->cfg.banks[i].gpa, d->cfg.banks[i].size, d->bank_off[i] };
 
@@ -405,6 +401,42 @@ void hv_op_fmem_ram(struct hv_conn *c, const struct xsim_req *req, const char *d
 	ret = hv_reply_fd(r, d->ram_fd);
 	if (ret < 0)
 		r->err = -ret;
+}
+
+void hv_op_fmem_ram(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
+		    struct hv_reply *r)
+{
+	struct xs_dom *d = dom_or_err(c, req->domid, r);
+
+	if (d)
+		reply_ram(d, r);
+}
+
+/*
+ * IOCTL_PRIVCMD_MMAPBATCH_V2 on an emulated privcmd fd, possibly in another process than
+ * the one that opened it (a vhost-user back-end): the caller maps the pages itself from
+ * the RAM memfd; the hypervisor logs who mapped what.
+ */
+void hv_op_privcmd_map(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
+		       struct hv_reply *r)
+{
+	struct xs_dom *d = dom_or_err(c, req->domid, r);
+	struct hv_event *e;
+
+	if (!d)
+		return;
+	if (!req->arg[1]) {
+		r->err = EINVAL;
+		return;
+	}
+	reply_ram(d, r);
+	if (r->err)
+		return;
+	e = hv_log_add(c->hv, HV_EV_PRIVCMD_MAP, d->domid, -1, req->arg[0], req->arg[1],
+		       req->arg[2]);
+	e->conn = c->id;
+	d->stats.privcmd_maps++;
+	d->stats.privcmd_pages += req->arg[1];
 }
 
 /* Only the ioreq page (frame 1, XENMEM_resource_ioreq_server_frame_ioreq(0)) exists. */

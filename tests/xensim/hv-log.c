@@ -28,6 +28,7 @@ static const char *const ev_names[] = {
 	[HV_EV_XS_WRITE] = "xs-write",
 	[HV_EV_XS_RM] = "xs-rm",
 	[HV_EV_ERROR] = "error",
+	[HV_EV_PRIVCMD_MAP] = "privcmd-map",
 };
 
 const char *hv_ev_name(enum hv_ev_type t)

@@ -7,7 +7,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -22,7 +25,7 @@
 static void op_hello(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
 		     struct hv_reply *r)
 {
-	if (req->arg[0] < XSIM_KIND_DM || req->arg[0] > XSIM_KIND_XS || c->kind) {
+	if (req->arg[0] < XSIM_KIND_DM || req->arg[0] > XSIM_KIND_PRIVCMD || c->kind) {
 		r->err = EINVAL;
 		return;
 	}
@@ -72,6 +75,7 @@ static hv_op_fn *const op_table[XSIM_OP_MAX] = {
 	[XSIM_OP_XS_TX_START] = hv_op_xs_tx_start,
 	[XSIM_OP_XS_TX_END] = hv_op_xs_tx_end,
 	[XSIM_OP_XS_INTRODUCED] = hv_op_xs_introduced,
+	[XSIM_OP_PRIVCMD_MAP] = hv_op_privcmd_map,
 };
 
 /* The handle kind that may issue each op; 0 = any. */
@@ -83,8 +87,10 @@ static enum xsim_kind op_kind(uint32_t op)
 		return XSIM_KIND_FMEM;
 	if (op == XSIM_OP_EVTCHN_BIND || op == XSIM_OP_EVTCHN_UNBIND)
 		return XSIM_KIND_EVTCHN;
-	if (op >= XSIM_OP_XS_OPEN && op < XSIM_OP_MAX)
+	if (op >= XSIM_OP_XS_OPEN && op <= XSIM_OP_XS_INTRODUCED)
 		return XSIM_KIND_XS;
+	if (op == XSIM_OP_PRIVCMD_MAP)
+		return XSIM_KIND_PRIVCMD;
 	return 0;
 }
 
@@ -384,6 +390,37 @@ const char *hv_socket_path(struct hv *hv)
 	return hv->path;
 }
 
+int hv_privcmd_open(struct hv *hv)
+{
+	static unsigned count;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX }, own = { .sun_family = AF_UNIX };
+	struct xsim_req req = { .op = XSIM_OP_HELLO, .arg = { XSIM_KIND_PRIVCMD, getpid() } };
+	struct xsim_rsp rsp;
+	int fd, n, ret;
+
+	n = snprintf(own.sun_path + 1, sizeof(own.sun_path) - 1, XSIM_PRIVCMD_NAME "%d/t%u",
+		     (int)getpid(), __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED));
+	strcpy(sa.sun_path, hv->path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	errno = 0;
+	if (bind(fd, (struct sockaddr *)&own,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, &req, sizeof(req), MSG_NOSIGNAL) != sizeof(req) ||
+	    recv(fd, &rsp, sizeof(rsp), 0) != sizeof(rsp)) {
+		ret = errno ? -errno : -EIO;
+		close(fd);
+		return ret;
+	}
+	if (rsp.err) {
+		close(fd);
+		return -rsp.err;
+	}
+	return fd;
+}
+
 void hv_deadline(struct timespec *ts, int timeout_ms)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
@@ -413,10 +450,43 @@ struct xs_dom *hv_find_dom(struct hv *hv, uint32_t domid)
 	return NULL;
 }
 
+unsigned hv_host_ram_layout(uint64_t mem, struct hv_ram_bank ret[2])
+{
+#if defined(__aarch64__)
+	static const uint64_t base[2] = { 0x40000000ULL, 0x200000000ULL }; /* FACTS 25 */
+	static const uint64_t max[2] = { 0xc0000000ULL, 1ULL << 46 };
+#else
+	static const uint64_t base[2] = { 0, 0x100000000ULL }; /* below the PCI hole, above 4G */
+	static const uint64_t max[2] = { 0xf0000000ULL, 1ULL << 46 };
+#endif
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 2 && mem; i++, n++) {
+		ret[i].gpa = base[i];
+		ret[i].size = MIN(mem, max[i]);
+		mem -= ret[i].size;
+	}
+	return n;
+}
+
+uint64_t hv_host_mmio_base(void)
+{
+#if defined(__aarch64__)
+	return 0x02000000ULL; /* libxl's virtio-mmio area (FACTS 25), below RAM0 */
+#else
+	return 0xfe000000ULL; /* in the x86 PCI hole */
+#endif
+}
+
 static bool cfg_check(struct hv_dom_cfg *cfg)
 {
 	if (!cfg->nr_vcpus || cfg->nr_vcpus > HV_MAX_VCPUS || cfg->nr_banks > HV_MAX_BANKS)
 		return false;
+	if (cfg->host_mem) {
+		if (cfg->host_mem % XSIM_PAGE_SIZE)
+			return false;
+		cfg->nr_banks = hv_host_ram_layout(cfg->host_mem, cfg->banks);
+	}
 	if (!cfg->nr_banks) {
 		cfg->nr_banks = 1;
 		cfg->banks[0] = (struct hv_ram_bank){ HV_ARM_RAM0, 64ULL << 20 };
@@ -452,6 +522,17 @@ err:
 	return -errno;
 }
 
+/* As libxl: memory/static-max in KiB (lock held). */
+static void write_static_max(struct hv *hv, struct xs_dom *d)
+{
+	char *path = g_strdup_printf("/local/domain/%u/memory/static-max", d->domid);
+	char *val = g_strdup_printf("%" PRIu64, d->ram_len >> 10);
+
+	hv_xs_do_op(hv, NULL, 0, HV_XS_WRITE, path, val, strlen(val));
+	g_free(path);
+	g_free(val);
+}
+
 struct xs_dom *hv_dom_create(struct hv *hv, uint32_t domid, const struct hv_dom_cfg *cfg)
 {
 	struct xs_dom *d = g_new0(struct xs_dom, 1);
@@ -484,6 +565,7 @@ struct xs_dom *hv_dom_create(struct hv *hv, uint32_t domid, const struct hv_dom_
 	}
 	g_ptr_array_add(hv->doms, d);
 	hv_log_add(hv, HV_EV_DOM_CREATE, domid, -1, 0, 0, 0);
+	write_static_max(hv, d);
 	hv_xs_fire_special(hv, "@introduceDomain");
 	pthread_cond_broadcast(&hv->cond);
 	pthread_mutex_unlock(&hv->lock);

@@ -45,17 +45,40 @@ struct hv_dom_cfg {
 	unsigned nr_banks; /* 0: one 64 MiB bank at HV_ARM_RAM0 */
 	struct hv_ram_bank banks[HV_MAX_BANKS];
 	unsigned nr_spis; /* Arm: SPIs 32 .. 32 + nr_spis - 1 are valid; 0 = default */
+	/*
+	 * != 0: this many bytes of RAM (a multiple of 4096) in the banks Xen's toolstack
+	 * gives a guest on the host's architecture (hv_host_ram_layout()); nr_banks and
+	 * banks are then ignored. xvdm derives the same banks from memory/static-max.
+	 */
+	uint64_t host_mem;
 };
+
+/*
+ * The RAM banks of a guest of mem bytes on the host's architecture, as libxl lays them
+ * out and xvdm's xen/ layer assumes: x86_64 [0, min(mem, 0xf0000000)) then from 4 GiB;
+ * aarch64 [0x40000000, min(mem, 3 GiB)) then from 0x200000000. Returns the bank count.
+ */
+unsigned hv_host_ram_layout(uint64_t mem, struct hv_ram_bank ret[2]);
+/* A guest-physical address for virtio-mmio windows that no host-layout RAM bank covers. */
+uint64_t hv_host_mmio_base(void);
 
 /* Start listening on socket_path (removed first if it exists). NULL + message on error. */
 struct hv *hv_new(const char *socket_path);
 /* Stop serving, close every connection, free everything, remove the socket. NULL-safe. */
 void hv_free(struct hv *hv);
 const char *hv_socket_path(struct hv *hv);
+/*
+ * A new emulated /dev/xen/privcmd fd, as libxensim.so's open() makes one (for a test that
+ * plays the vhost-user front-end itself and hands it to a back-end). -errno on failure.
+ */
+int hv_privcmd_open(struct hv *hv);
 
 /* --- domains --- */
 
-/* NULL (with a message) if domid is taken by a live domain or the config is invalid. */
+/*
+ * NULL (with a message) if domid is taken by a live domain or the config is invalid.
+ * Writes /local/domain/<domid>/memory/static-max (KiB of RAM, as libxl does).
+ */
 struct xs_dom *hv_dom_create(struct hv *hv, uint32_t domid, const struct hv_dom_cfg *cfg);
 /*
  * The domain dies, as `xl destroy` ends: its ioreq servers vanish (their pages and
@@ -105,7 +128,9 @@ struct hv_dom_stats {
 	unsigned ports_unbound; /* explicit, or by closing the handle */
 	unsigned irq_calls;
 	unsigned msis;
-	unsigned errors; /* calls that failed (the log has the errno) */
+	unsigned errors;	/* calls that failed (the log has the errno) */
+	unsigned privcmd_maps;	/* IOCTL_PRIVCMD_MMAPBATCH_V2 on emulated privcmd fds */
+	uint64_t privcmd_pages; /* pages those asked for */
 };
 
 void hv_dom_stats(struct xs_dom *d, struct hv_dom_stats *ret);
@@ -139,6 +164,7 @@ enum hv_ev_type {
 	HV_EV_XS_WRITE,	    /* path, value; by_client */
 	HV_EV_XS_RM,	    /* path; by_client */
 	HV_EV_ERROR,	    /* a = op (proto.h), b = errno */
+	HV_EV_PRIVCMD_MAP,  /* a = first pfn, b = pages, c = pid of the mapping process */
 };
 
 struct hv_event {

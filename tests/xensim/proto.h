@@ -21,7 +21,15 @@ enum xsim_kind {
 	XSIM_KIND_FMEM,
 	XSIM_KIND_EVTCHN,
 	XSIM_KIND_XS,
+	XSIM_KIND_PRIVCMD, /* an emulated /dev/xen/privcmd fd (xensim-privcmd.c) */
 };
+
+/*
+ * An emulated privcmd fd is a connection of kind XSIM_KIND_PRIVCMD whose own (client)
+ * end is bound to the abstract unix address "\0" XSIM_PRIVCMD_NAME "<pid>/<n>": that is
+ * how a process that received the fd over SCM_RIGHTS recognises it (getsockname).
+ */
+#define XSIM_PRIVCMD_NAME "xensim-privcmd/"
 
 enum xsim_op {
 	XSIM_OP_HELLO = 1, /* arg0 = kind, arg1 = pid */
@@ -61,6 +69,10 @@ enum xsim_op {
 	XSIM_OP_XS_TX_START,   /* -> val0 = tx id */
 	XSIM_OP_XS_TX_END,     /* tx, arg0 = abort */
 	XSIM_OP_XS_INTRODUCED, /* domid -> val0 = 0/1 */
+
+	/* privcmd (an emulated /dev/xen/privcmd fd) */
+	XSIM_OP_PRIVCMD_MAP, /* arg0 = first pfn, arg1 = pages, arg2 = caller pid
+				-> as XSIM_OP_FMEM_RAM */
 	XSIM_OP_MAX,
 };
 

@@ -21,8 +21,9 @@
 
 extern char **environ;
 
-/* For the signal handlers: the one child of this test process, and the test's files. */
+/* For the signal handlers: the children of this test process, and the test's files. */
 static volatile pid_t child_pid;
+static volatile pid_t aux_pids[SIM_MAX_AUX];
 static struct sim *volatile current;
 
 static void on_fatal_signal(int sig)
@@ -33,6 +34,10 @@ static void on_fatal_signal(int sig)
 
 	if (p > 0)
 		kill(p, SIGKILL);
+	for (unsigned i = 0; i < SIM_MAX_AUX; i++) {
+		if (aux_pids[i] > 0)
+			kill(aux_pids[i], SIGKILL);
+	}
 	/* unlink() and rmdir() are async-signal-safe; the list is only appended to. */
 	for (unsigned i = 0; s && i < s->nfiles; i++)
 		unlink(s->files[i]);
@@ -65,6 +70,14 @@ static void cleanup(struct sim *s)
 	}
 	s->pid = 0;
 	child_pid = 0;
+	for (unsigned i = 0; i < SIM_MAX_AUX; i++) {
+		if (s->aux[i] > 0) {
+			kill(s->aux[i], SIGKILL);
+			waitpid(s->aux[i], &st, 0);
+		}
+		s->aux[i] = 0;
+		aux_pids[i] = 0;
+	}
 	current = NULL;
 	for (unsigned i = 0; i < s->nfiles; i++) {
 		unlink(s->files[i]);
@@ -185,7 +198,7 @@ void sim_write_file(struct sim *s, const char *path, const char *content)
  * The child's environment: ours, with LD_PRELOAD and XENSIM_SOCKET set. Entries from
  * *ret_own on are ours to free.
  */
-static GPtrArray *child_env(struct sim *s, unsigned *ret_own)
+static GPtrArray *child_env(struct sim *s, bool preload, unsigned *ret_own)
 {
 	const char *asan = getenv("XENSIM_ASAN_RUNTIME");
 	const char *asan_opts = getenv("ASAN_OPTIONS");
@@ -197,6 +210,12 @@ static GPtrArray *child_env(struct sim *s, unsigned *ret_own)
 			g_ptr_array_add(env, *e);
 	}
 	*ret_own = env->len;
+	if (!preload) {
+		if (asan_opts)
+			g_ptr_array_add(env, g_strdup_printf("ASAN_OPTIONS=%s", asan_opts));
+		g_ptr_array_add(env, NULL);
+		return env;
+	}
 	/* ASan wants its runtime first among the preloaded objects (meson -Dsanitize). */
 	if (asan && asan[0] == '/')
 		g_ptr_array_add(env, g_strdup_printf("LD_PRELOAD=%s %s", asan, s->preload));
@@ -217,7 +236,7 @@ void sim_spawn(struct sim *s, const char *const *args)
 {
 	GPtrArray *argv = g_ptr_array_new();
 	unsigned own;
-	GPtrArray *env = child_env(s, &own);
+	GPtrArray *env = child_env(s, true, &own);
 	const char *verbose = getenv("XENSIM_VERBOSE");
 	pid_t parent = getpid(), pid;
 	GString *line = g_string_new(s->program);
@@ -252,6 +271,81 @@ void sim_spawn(struct sim *s, const char *const *args)
 	for (unsigned i = own; i < env->len; i++)
 		g_free(g_ptr_array_index(env, i));
 	g_ptr_array_free(env, TRUE);
+}
+
+pid_t sim_spawn_aux(struct sim *s, const char *const *argv, bool preload)
+{
+	unsigned own, slot;
+	GPtrArray *env;
+	GString *line = g_string_new(argv[0]);
+	pid_t parent = getpid(), pid;
+
+	for (slot = 0; slot < SIM_MAX_AUX && s->aux[slot]; slot++)
+		;
+	if (slot == SIM_MAX_AUX)
+		sim_fail(s, "more than %d helper processes", SIM_MAX_AUX);
+	for (const char *const *a = argv + 1; *a; a++)
+		g_string_append_printf(line, " %s", *a);
+	sim_note("starting %s%s", line->str, preload ? " (libxensim.so preloaded)" : "");
+	g_string_free(line, TRUE);
+	env = child_env(s, preload, &own);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		sim_fail(s, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* Only async-signal-safe calls here: the parent has threads. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		execve(argv[0], (char **)argv, (char **)env->pdata);
+		_exit(127);
+	}
+	s->aux[slot] = pid;
+	aux_pids[slot] = pid;
+	for (unsigned i = own; i < env->len; i++)
+		g_free(g_ptr_array_index(env, i));
+	g_ptr_array_free(env, TRUE);
+	return pid;
+}
+
+static void aux_forget(struct sim *s, pid_t pid)
+{
+	for (unsigned i = 0; i < SIM_MAX_AUX; i++) {
+		if (s->aux[i] == pid) {
+			s->aux[i] = 0;
+			aux_pids[i] = 0;
+		}
+	}
+}
+
+bool sim_aux_alive(struct sim *s, pid_t pid, int *ret_status)
+{
+	int st;
+
+	if (waitpid(pid, &st, WNOHANG) != pid)
+		return true;
+	aux_forget(s, pid);
+	if (ret_status)
+		*ret_status = st;
+	return false;
+}
+
+int sim_aux_stop(struct sim *s, pid_t pid, int sig, int timeout_ms)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	int st = 0;
+
+	if (sig)
+		kill(pid, sig);
+	for (int waited = 0; waited < timeout_ms; waited += 5) {
+		if (!sim_aux_alive(s, pid, &st))
+			return st;
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	sim_fail(s, "helper process %d did not end within %d ms of signal %d", (int)pid, timeout_ms,
+		 sig);
 }
 
 bool sim_alive(struct sim *s)
@@ -290,6 +384,18 @@ int sim_terminate(struct sim *s, int timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	sim_fail(s, "the device model did not exit within %d ms of SIGTERM", timeout_ms);
+}
+
+int sim_wait_exit(struct sim *s, int timeout_ms)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+	for (int waited = 0; waited < timeout_ms; waited += 5) {
+		if (!sim_alive(s))
+			return s->status;
+		nanosleep(&ts, NULL);
+	}
+	sim_fail(s, "the program did not exit within %d ms", timeout_ms);
 }
 
 /* Waits in slices so that a dead device model fails the test at once. */

@@ -19,6 +19,7 @@
 #include "tests/xensim/hv.h"
 
 #define SIM_MAX_FILES 16
+#define SIM_MAX_AUX   8
 
 struct sim {
 	const char *name;    /* test name for messages */
@@ -28,9 +29,10 @@ struct sim {
 	char *files[SIM_MAX_FILES]; /* removed at the end */
 	unsigned nfiles;
 	struct hv *hv;
-	pid_t pid;   /* the device model, 0 if none */
-	bool exited; /* it exited (status below) */
-	int status;  /* its wait status once exited */
+	pid_t pid;		/* the device model, 0 if none */
+	bool exited;		/* it exited (status below) */
+	int status;		/* its wait status once exited */
+	pid_t aux[SIM_MAX_AUX]; /* other processes of the test (back-ends); 0 = free slot */
 };
 
 /*
@@ -48,6 +50,21 @@ void sim_spawn(struct sim *s, const char *const *args);
 bool sim_alive(struct sim *s);
 /* SIGTERM, wait up to timeout_ms; returns the wait status (fails the test on timeout). */
 int sim_terminate(struct sim *s, int timeout_ms);
+/* Wait up to timeout_ms for the program to exit by itself; its wait status (fails on timeout). */
+int sim_wait_exit(struct sim *s, int timeout_ms);
+
+/*
+ * Another process of the test, e.g. a vhost-user back-end: argv[0] is the program. With
+ * `preload`, it runs with libxensim.so (and the ASan runtime) preloaded and
+ * XENSIM_SOCKET set, like the program under test. It is killed (SIGKILL) when the test
+ * fails, gets a signal or ends; PR_SET_PDEATHSIG covers the test dying. Returns its pid.
+ */
+pid_t sim_spawn_aux(struct sim *s, const char *const *argv, bool preload);
+/* Still running? (Reaps it if not, *ret_status then holds its wait status.) */
+bool sim_aux_alive(struct sim *s, pid_t pid, int *ret_status);
+/* Send sig (if not 0) and wait up to timeout_ms for it to end: its wait status (fails the
+ * test on timeout, after SIGKILL). */
+int sim_aux_stop(struct sim *s, pid_t pid, int sig, int timeout_ms);
 /* "exit status 3", "killed by signal 11" */
 const char *sim_status_str(int status);
 

@@ -5,6 +5,7 @@
  * replies are still size-checked so that a broken simulator fails loudly, not subtly.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,46 +32,78 @@ void xsim_unsupported(const char *fn)
 	errno = ENOSYS;
 }
 
-int xsim_conn_open(struct xsim_conn *c, enum xsim_kind kind)
+/* Connect to $XENSIM_SOCKET (bound first to the abstract address `name` if not NULL). */
+static int conn_connect(struct xsim_conn *c, const char *name)
 {
 	const char *path = getenv(XSIM_ENV_SOCKET);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct xsim_req req = { .op = XSIM_OP_HELLO, .arg = { kind, (uint64_t)getpid() } };
-	struct xsim_reply r;
+	struct sockaddr_un own = { .sun_family = AF_UNIX };
+	size_t nlen = name ? strlen(name) : 0;
 	int ret;
 
 	c->fd = -1;
 	c->next = NULL;
 	if (!path || !*path)
 		return -ENOENT; /* like a host without /dev/xen */
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (strlen(path) >= sizeof(sa.sun_path) || nlen + 1 > sizeof(own.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
 	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
-	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ret = -errno;
-		goto err_close;
+	if (name) {
+		memcpy(own.sun_path + 1, name, nlen); /* sun_path[0] = 0: abstract */
+		if (bind(c->fd, (struct sockaddr *)&own,
+			 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nlen)) < 0)
+			goto err;
 	}
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto err;
+	return 0;
+err:
+	ret = -errno;
+	close(c->fd);
+	c->fd = -1;
+	return ret;
+}
+
+static int conn_hello(struct xsim_conn *c, enum xsim_kind kind)
+{
+	struct xsim_req req = { .op = XSIM_OP_HELLO, .arg = { kind, (uint64_t)getpid() } };
+	struct xsim_reply r;
+	int ret;
+
 	pthread_mutex_init(&c->lock, NULL);
 	ret = xsim_call(c, &req, NULL, 0, &r);
 	xsim_reply_fini(&r);
-	if (ret < 0)
-		goto err_mutex;
+	if (ret < 0) {
+		pthread_mutex_destroy(&c->lock);
+		close(c->fd);
+		c->fd = -1;
+	}
+	return ret;
+}
 
+int xsim_conn_open(struct xsim_conn *c, enum xsim_kind kind)
+{
+	int ret = conn_connect(c, NULL);
+
+	if (!ret)
+		ret = conn_hello(c, kind);
+	if (ret < 0)
+		return ret;
 	pthread_mutex_lock(&registry_lock);
 	c->next = registry;
 	registry = c;
 	pthread_mutex_unlock(&registry_lock);
 	return 0;
+}
 
-err_mutex:
-	pthread_mutex_destroy(&c->lock);
-err_close:
-	close(c->fd);
-	c->fd = -1;
-	return ret;
+int xsim_conn_open_named(struct xsim_conn *c, enum xsim_kind kind, const char *name)
+{
+	int ret = conn_connect(c, name);
+
+	return ret < 0 ? ret : conn_hello(c, kind);
 }
 
 void xsim_conn_close(struct xsim_conn *c)

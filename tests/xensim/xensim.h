@@ -31,6 +31,12 @@ struct xsim_reply {
 /* Connect to $XENSIM_SOCKET and say hello. 0 or -errno (ENOENT when no socket is set). */
 int xsim_conn_open(struct xsim_conn *c, enum xsim_kind kind);
 void xsim_conn_close(struct xsim_conn *c);
+/*
+ * A connection bound to the abstract address `name` first, not registered for
+ * xentoolcore_restrict_all (an emulated device fd, xensim-privcmd.c). The caller owns
+ * c->fd; xsim_conn_close() must not be used on it.
+ */
+int xsim_conn_open_named(struct xsim_conn *c, enum xsim_kind kind, const char *name);
 
 /*
  * One call: send req (+ data, + fds), wait for the reply. Returns -errno on a transport
