@@ -3,13 +3,21 @@
 # or debootstrap: only dpkg-deb -x, depmod -b and cpio.
 #   $WORK/out/Image         Debian cloud-arm64 kernel (dom0 and domU)
 #   $WORK/out/xen           Debian's own hypervisor (reference; the test boots xen-ioreq)
-#   $WORK/out/domU.cpio.gz  busybox + virtio, virtio_ring, virtio_mmio, virtio_rng modules
+#   $WORK/out/domU.cpio.gz  busybox + virtio, virtio_ring, virtio_mmio, virtio_rng and
+#                           virtio_blk modules
 #   $WORK/out/dom0.cpio.gz  busybox + Xen toolstack + xen modules + xvdm (/usr/bin/xvdm,
 #                           /etc/xvdm/xvdm.conf) + its arm64 runtime libraries + domU files
 # xvdm comes from XVDM_BIN (default $WORK/out/xvdm-arm64, made by cross-build.sh); when it
 # is missing the dom0 image is built without it unless REQUIRE_XVDM=1. Every DT_NEEDED of
 # the binary (recursively) must resolve inside the dom0 image, or this fails.
 # Extra files for dom0's /root: EXTRA_DOM0_FILES="a:b".   About 3-5 s.
+# WITH_BLK=1 (the blk test) also writes
+#   $WORK/out/dom0-blk.cpio.gz  dom0.cpio.gz followed by a second gzip'd cpio archive (the
+#                           kernel unpacks concatenated archives in order) with what only the
+#                           blk test needs: /usr/bin/qemu-storage-daemon and its libraries
+#                           (from $WORK/debs-qsd; its closure is checked too),
+#                           /etc/xvdm/xvdm-blk.conf and /root/domU-blk.cfg.
+#                           So the rng test's dom0 stays as small as it was.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 D=$WORK/debs
@@ -55,7 +63,7 @@ mkdir -p "$U"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp}
 dpkg-deb -x "$D"/busybox-static_*_arm64.deb "$B/bb"
 cp "$B/bb/bin/busybox" "$U/bin/busybox"
 ln -s busybox "$U/bin/sh"
-add_modules "$U" virtio_mmio virtio_rng
+add_modules "$U" virtio_mmio virtio_rng virtio_blk
 grep -q 'CONFIG_HW_RANDOM=y' "$B/kernel/boot/config-$KVER" || add_modules "$U" rng-core
 depmod -b "$U" "$KVER"
 install -m 755 "$E2E_DIR/domU-init.sh" "$U/init"
@@ -82,40 +90,52 @@ cp "$OUT/domU.cpio.gz" "$R/root/domU.cpio.gz"
 cp "$E2E_DIR/domU-rng.cfg" "$R/root/"
 cp "$E2E_DIR/xvdm.conf" "$R/etc/xvdm/xvdm.conf"
 
-# lib_in_root SONAME: the file in $R that the dynamic loader would use (LD_LIBRARY_PATH as
-# dom0-init.sh sets it), following links inside $R; nothing if absent.
-lib_in_root() {
-	local d f t
-	for d in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib usr/lib; do
-		f=$R/$d/$1
-		while [ -L "$f" ]; do
-			t=$(readlink "$f")
-			case $t in /*) f=$R$t ;; *) f=$(dirname "$f")/$t ;; esac
+# lib_in SONAME ROOT...: the file the dynamic loader would use (LD_LIBRARY_PATH as
+# dom0-init.sh sets it) in the union of the ROOTs (dom0's initramfs archives), following
+# links inside that ROOT; nothing if absent.
+lib_in() {
+	local so=$1 r d f t
+	shift
+	for r in "$@"; do
+		for d in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib usr/lib; do
+			f=$r/$d/$so
+			while [ -L "$f" ]; do
+				t=$(readlink "$f")
+				case $t in /*) f=$r$t ;; *) f=$(dirname "$f")/$t ;; esac
+			done
+			[ -f "$f" ] && { echo "$f"; return 0; }
 		done
-		[ -f "$f" ] && { echo "$f"; return 0; }
 	done
 	return 0
 }
 needed() { aarch64-linux-gnu-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
-
-if [ -f "$XVDM_BIN" ]; then
-	install -m 755 "$XVDM_BIN" "$R/usr/bin/xvdm"
-	interp=$(aarch64-linux-gnu-readelf -l "$R/usr/bin/xvdm" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
-	[ -e "$R$interp" ] || { echo "xvdm's ELF interpreter $interp is not in dom0"; exit 1; }
-	todo=$R/usr/bin/xvdm seen=" " missing=""
+# check_closure ELF ROOT...: its ELF interpreter and every DT_NEEDED (recursively) are in
+# the union of the ROOTs; prints the sonames, or what is missing (and fails)
+check_closure() {
+	local bin=$1 interp todo seen=" " missing="" next elf so f
+	shift
+	interp=$(aarch64-linux-gnu-readelf -l "$bin" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
+	[ -e "$1$interp" ] || { echo "$(basename "$bin")'s ELF interpreter $interp is not in dom0"; return 1; }
+	todo=$bin
 	while [ -n "$todo" ]; do
 		next=""
 		for elf in $todo; do
 			for so in $(needed "$elf"); do
 				case $seen in *" $so "*) continue ;; esac
 				seen="$seen$so "
-				f=$(lib_in_root "$so")
+				f=$(lib_in "$so" "$@")
 				if [ -z "$f" ]; then missing="$missing $so"; else next="$next $f"; fi
 			done
 		done
 		todo=$next
 	done
-	[ -z "$missing" ] || { echo "xvdm needs libraries that are not in dom0:$missing"; exit 1; }
+	[ -z "$missing" ] || { echo "$(basename "$bin") needs libraries that are not in dom0:$missing"; return 1; }
+	echo "$seen"
+}
+
+if [ -f "$XVDM_BIN" ]; then
+	install -m 755 "$XVDM_BIN" "$R/usr/bin/xvdm"
+	seen=$(check_closure "$R/usr/bin/xvdm" "$R") || { echo "$seen"; exit 1; }
 	echo "xvdm in dom0: $(stat -c %s "$XVDM_BIN") bytes; runtime closure (all present):$seen"
 else
 	[ "${REQUIRE_XVDM:-0}" = 1 ] && { echo "no xvdm binary at $XVDM_BIN"; exit 1; }
@@ -126,5 +146,28 @@ for f in ${EXTRA_DOM0_FILES:-}; do [ -n "$f" ] && cp "$f" "$R/root/"; done
 unset IFS
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1 > "$OUT/dom0.cpio.gz")
 
+# ---- the blk test's addition to dom0 (a second archive) -----------------------
+rm -f "$OUT/dom0-blk.cpio.gz"
+blk=""
+if [ "${WITH_BLK:-0}" = 1 ]; then
+	Q=$B/dom0-blk
+	mkdir -p "$Q"/{usr/bin,etc/xvdm,root} "$B/qsd"
+	for deb in "$WORK"/debs-qsd/*_arm64.deb; do
+		case $deb in
+		*/qemu-system-common_*) dpkg-deb -x "$deb" "$B/qsd" ;;
+		*) dpkg-deb -x "$deb" "$Q" ;;
+		esac
+	done
+	cp "$B/qsd/usr/bin/qemu-storage-daemon" "$Q/usr/bin/"
+	rm -rf "${Q:?}"/usr/share "$Q"/etc/{fuse.conf,pkcs11} "$Q"/usr/lib/aarch64-linux-gnu/pkcs11
+	seen=$(check_closure "$Q/usr/bin/qemu-storage-daemon" "$R" "$Q") || { echo "$seen"; exit 1; }
+	cp "$E2E_DIR/domU-blk.cfg" "$Q/root/"
+	cp "$E2E_DIR/xvdm-blk.conf" "$Q/etc/xvdm/"
+	(cd "$Q" && find . | cpio -o -H newc --quiet | gzip -1 > "$B/dom0-blk-add.cpio.gz")
+	cat "$OUT/dom0.cpio.gz" "$B/dom0-blk-add.cpio.gz" > "$OUT/dom0-blk.cpio.gz"
+	echo "qemu-storage-daemon in dom0-blk; runtime closure (all present):$seen"
+	blk=", dom0-blk.cpio.gz $(du -h "$OUT/dom0-blk.cpio.gz" | cut -f1) (+$(du -sh "$Q" | cut -f1) uncompressed)"
+fi
+
 echo "images: $(($(date +%s) - t0)) s; dom0 rootfs $(du -sh "$R" | cut -f1) uncompressed," \
-	"dom0.cpio.gz $(du -h "$OUT/dom0.cpio.gz" | cut -f1), domU.cpio.gz $(du -h "$OUT/domU.cpio.gz" | cut -f1)"
+	"dom0.cpio.gz $(du -h "$OUT/dom0.cpio.gz" | cut -f1), domU.cpio.gz $(du -h "$OUT/domU.cpio.gz" | cut -f1)$blk"

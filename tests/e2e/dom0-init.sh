@@ -5,7 +5,15 @@
 # xl destroy it (timed) and check that xvdm is still running. Finally SIGTERM xvdm, print
 # its log and power off. Every result is an "E2E:" line; the domU's console is relayed as
 # "U<round>| " lines and xvdm's log as "XVDM| " lines. tests/e2e/e2e.sh judges them.
+# The blk test (e2e.test=blk, dom0-blk.cpio.gz) first writes a 16 MiB image of random bytes
+# (/root/disk.raw, md5 of the whole and of three regions printed), starts Debian's
+# qemu-storage-daemon exporting it as vhost-user-blk on /run/vub.sock and waits for the
+# socket; xvdm runs with /etc/xvdm/xvdm-blk.conf (the slot as vhost-user-blk on that socket),
+# the domU reads and writes /dev/vda (domU-init.sh), and after each xl destroy dom0 prints
+# the md5s of the image's regions again and checks that qemu-storage-daemon still runs; its
+# log is printed as "QSD| " lines at the end.
 # Kernel cmdline knobs (dom0 bootargs):
+#   e2e.test=rng|blk   the scenario (default rng); blk: default e2e.rounds=1
 #   e2e.dm=xvdm|fake   xvdm (default): run /usr/bin/xvdm; fake: a shell loop plays only the
 #                      backend's xenstore handshake (state 1->2, 5->6), and the domU is told
 #                      e2e.dry=1 (it must not touch the unserved virtio-mmio window)
@@ -32,13 +40,24 @@ say() { echo "E2E: $*"; }
 say "dom0 userspace up at uptime $(up) s"
 
 DM=$(arg e2e.dm); DM=${DM:-xvdm}
-ROUNDS=$(arg e2e.rounds); ROUNDS=${ROUNDS:-2}
+TEST=$(arg e2e.test); TEST=${TEST:-rng}
+ROUNDS=$(arg e2e.rounds)
 WAIT=$(arg e2e.wait); WAIT=${WAIT:-300}
 XLV=$(arg e2e.xlv); XLV=${XLV:--v}
 LOGMAX=$(arg e2e.logmax); LOGMAX=${LOGMAX:-600}
 CFG=/root/domU-rng.cfg
+XCONF=/etc/xvdm/xvdm.conf
+case $TEST in
+blk)
+	CFG=/root/domU-blk.cfg
+	XCONF=/etc/xvdm/xvdm-blk.conf
+	ROUNDS=${ROUNDS:-1}
+	;;
+esac
+ROUNDS=${ROUNDS:-2}
 CON=/var/log/xen/console/guest-domU.log
 XLOG=/var/log/xvdm.log
+say "test $TEST: $CFG, $XCONF, $ROUNDS round(s)"
 
 for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc loop; do
 	modprobe $m || say "modprobe $m failed"
@@ -70,6 +89,44 @@ done &
 # alive PID: running and not a zombie (kill -0 alone succeeds on a zombie)
 alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
+# The blk test's disk, in 1 MiB units: the domU reads all of it and writes BLK_WR_MIB at
+# BLK_WR_AT_MIB (domU-init.sh uses the same numbers); dom0 prints md5s of the regions
+# before/at/after the write window.
+IMG=/root/disk.raw
+IMG_MIB=16 BLK_WR_AT_MIB=5 BLK_WR_MIB=1
+md5r() { dd if=$IMG bs=1M skip="$1" count="$2" 2>/dev/null | md5sum | cut -d' ' -f1; }
+blk_md5s() { # label
+	say "blk: $1: md5 of $IMG: whole $(md5sum < $IMG | cut -d' ' -f1)," \
+		"before $(md5r 0 $BLK_WR_AT_MIB)," \
+		"window $(md5r $BLK_WR_AT_MIB $BLK_WR_MIB)," \
+		"after $(md5r $((BLK_WR_AT_MIB + BLK_WR_MIB)) $((IMG_MIB - BLK_WR_AT_MIB - BLK_WR_MIB)))"
+}
+QSD_PID=
+QLOG=/var/log/qsd.log
+if [ "$TEST" = blk ]; then
+	dd if=/dev/urandom of=$IMG bs=1M count=$IMG_MIB 2>/dev/null
+	say "blk: image $IMG size $(stat -c %s $IMG) bytes (random)"
+	blk_md5s initial
+	if command -v qemu-storage-daemon >/dev/null; then
+		say "qsd: $(qemu-storage-daemon --version | head -1)"
+		T0=$(up)
+		qemu-storage-daemon --blockdev driver=file,node-name=f0,filename=$IMG \
+			--export type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=/run/vub.sock,writable=on \
+			> $QLOG 2>&1 &
+		QSD_PID=$!
+		i=0
+		while [ ! -S /run/vub.sock ] && [ $i -lt 300 ] && alive $QSD_PID; do sleep 0.05; i=$((i + 1)); done
+		if [ -S /run/vub.sock ]; then
+			say "qsd: socket /run/vub.sock appeared $(since $T0) s after start (pid $QSD_PID)"
+		else
+			say "qsd: NO socket /run/vub.sock $(since $T0) s after start"
+			sed 's/^/QSD| /' $QLOG
+		fi
+	else
+		say "qsd: no qemu-storage-daemon in this image (boot dom0-blk.cpio.gz)"
+	fi
+fi
+
 XVDM_PID=
 XL_EXTRA=
 case $DM in
@@ -78,9 +135,9 @@ xvdm)
 		V=-v
 		[ "$(arg e2e.debug)" = 1 ] && V="-v -v"
 		# shellcheck disable=SC2086
-		xvdm --watch --config /etc/xvdm/xvdm.conf $V > "$XLOG" 2>&1 &
+		xvdm --watch --config $XCONF $V > "$XLOG" 2>&1 &
 		XVDM_PID=$!
-		say "started: xvdm --watch --config /etc/xvdm/xvdm.conf $V (log $XLOG)"
+		say "started: xvdm --watch --config $XCONF $V (log $XLOG)"
 		sleep 1
 		if alive $XVDM_PID; then
 			say "xvdm started (pid $XVDM_PID)"
@@ -108,7 +165,7 @@ fake)
 			sleep 0.2
 		done
 	) &
-	XL_EXTRA='extra="console=hvc0 rdinit=/init e2e.dry=1"'
+	XL_EXTRA="extra=\"console=hvc0 rdinit=/init e2e.test=$TEST e2e.dry=1\""
 	say "fake backend started (dry run: the domU does not touch the virtio-mmio window)"
 	;;
 esac
@@ -167,6 +224,14 @@ round() {
 			say "R$n: xvdm NOT running after xl destroy"
 		fi
 	fi
+	if [ -n "$QSD_PID" ]; then
+		if alive $QSD_PID; then
+			say "R$n: qemu-storage-daemon still running after xl destroy (pid $QSD_PID)"
+		else
+			say "R$n: qemu-storage-daemon NOT running after xl destroy"
+		fi
+		blk_md5s "R$n: after destroy"
+	fi
 }
 
 r=1
@@ -199,6 +264,13 @@ if [ -n "$XVDM_PID" ]; then
 		tail -n $((LOGMAX / 2)) $XLOG | tr -d '\r' | sed 's/^/XVDM| /'
 	fi
 	say "---- end of xvdm log ----"
+fi
+if [ -n "$QSD_PID" ]; then
+	kill -TERM $QSD_PID 2>/dev/null
+	wait $QSD_PID
+	say "qsd: exit status $? after SIGTERM; ---- qemu-storage-daemon log ($(wc -l < $QLOG) lines) ----"
+	tail -n 100 $QLOG | tr -d '\r' | sed 's/^/QSD| /'
+	say "---- end of qemu-storage-daemon log ----"
 fi
 free -m | sed -n 2p
 say "dom0 done at uptime $(up) s"

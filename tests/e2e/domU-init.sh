@@ -2,14 +2,22 @@
 # domU /init of the xvdm end-to-end test: load virtio_mmio + virtio_rng, read 64 KiB from
 # /dev/hwrng (served by xvdm in dom0), print DOMU: markers, then stay alive: dom0 destroys
 # the domain (xl destroy is part of the test). The last marker is always "DOMU: END".
-# Knob (domU cmdline, xl "extra="): e2e.dry=1 never touches the virtio-mmio window (without
-# an ioreq server Xen injects a data abort into the domU): only checks that the device-tree
-# node and the modules are there and that virtio_rng loads.
+# e2e.test=blk (domU-blk.cfg): load virtio_mmio + virtio_blk instead; print /dev/vda's size
+# and the md5 of all of it (read with O_DIRECT), write 1 MiB of random bytes at 5 MiB
+# (O_DIRECT, then fsync: a flush), drop the page cache, read the window back (O_DIRECT) and
+# compare md5s. dom0 compares these md5s with its own of the image file.
+# Knobs (domU cmdline, xl "extra="): e2e.test=rng|blk (default rng); e2e.dry=1 never
+# touches the virtio-mmio window (without an ioreq server Xen injects a data abort into the
+# domU): only checks that the device-tree node and the modules are there and that
+# virtio_rng (or virtio_blk) loads.
 /bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 up() { cut -d' ' -f1 /proc/uptime; }
+since() { echo "$(up) $1" | awk '{printf "%.2f", $1-$2}'; }
+TEST=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^e2e.test=//p' | tail -1)
+TEST=${TEST:-rng}
 echo "DOMU: userspace up at uptime $(up) s"
 for n in /proc/device-tree/virtio@*; do
 	[ -d "$n" ] || { echo "DOMU: NO virtio node in the device tree"; continue; }
@@ -21,14 +29,56 @@ echo "DOMU: modules: $(cd /lib/modules/*/kernel && find . -name '*.ko' | sed 's|
 echo "DOMU: hw_random core: $(ls -d /sys/class/misc/hw_random 2>/dev/null || echo missing)," \
 	"/dev/hwrng: $(ls /dev/hwrng 2>/dev/null || echo missing)"
 
+# The blk test: /dev/vda is qemu-storage-daemon's image in dom0, through xvdm.
+# WR_AT/WR (MiB) must match dom0-init.sh's BLK_WR_AT_MIB/BLK_WR_MIB.
+blk_test() {
+	WR_AT=5 WR=1
+	i=0
+	while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -b /dev/vda ] || { echo "DOMU: RESULT: no /dev/vda"; return 1; }
+	sz=$(($(cat /sys/block/vda/size) * 512))
+	echo "DOMU: RESULT: /dev/vda size $sz bytes" \
+		"(ro $(cat /sys/block/vda/ro), queue max_sectors_kb $(cat /sys/block/vda/queue/max_sectors_kb))"
+	mib=$((sz / 1048576))
+	T1=$(up)
+	sum=$(timeout 300 dd if=/dev/vda bs=1M count=$mib iflag=direct 2>/tmp/dd.err | md5sum | cut -d' ' -f1)
+	echo "DOMU: RESULT: read $mib MiB of /dev/vda (O_DIRECT): md5 $sum ($(since $T1) s)"
+	grep -v records /tmp/dd.err | sed 's/^/DOMU: dd: /'
+	dd if=/dev/urandom of=/tmp/pat bs=1M count=$WR 2>/dev/null
+	p=$(md5sum < /tmp/pat | cut -d' ' -f1)
+	T1=$(up)
+	timeout 300 dd if=/tmp/pat of=/dev/vda bs=1M seek=$WR_AT count=$WR oflag=direct conv=notrunc,fsync 2>/tmp/dd.err
+	rc=$?
+	echo "DOMU: RESULT: wrote $WR MiB at $WR_AT MiB (O_DIRECT, fsync): dd rc $rc, md5 $p ($(since $T1) s)"
+	grep -v records /tmp/dd.err | sed 's/^/DOMU: dd: /'
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	T1=$(up)
+	b=$(timeout 300 dd if=/dev/vda bs=1M skip=$WR_AT count=$WR iflag=direct 2>/tmp/dd.err | md5sum | cut -d' ' -f1)
+	if [ "$b" = "$p" ]; then
+		echo "DOMU: RESULT: read back $WR MiB at $WR_AT MiB (O_DIRECT): md5 $b = written ($(since $T1) s)"
+	else
+		echo "DOMU: RESULT: read back $WR MiB at $WR_AT MiB (O_DIRECT): md5 $b DIFFERS from written $p"
+	fi
+	grep -v records /tmp/dd.err | sed 's/^/DOMU: dd: /'
+}
+
 if grep -q 'e2e.dry=1' /proc/cmdline; then
-	modprobe virtio_rng && echo "DOMU: DRY: virtio_rng loaded (virtio_mmio not loaded)"
+	if [ "$TEST" = blk ]; then
+		modprobe virtio_blk && echo "DOMU: DRY: virtio_blk loaded (virtio_mmio not loaded)"
+	else
+		modprobe virtio_rng && echo "DOMU: DRY: virtio_rng loaded (virtio_mmio not loaded)"
+	fi
 	echo "DOMU: DRY: lsmod: $(lsmod | awk 'NR>1{print $1}' | tr '\n' ' ')"
 	echo "DOMU: DRY: rng_current = $(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
 else
 	T0=$(up)
 	modprobe virtio_mmio && echo "DOMU: virtio_mmio loaded"
-	modprobe virtio_rng && echo "DOMU: virtio_rng loaded"
+	if [ "$TEST" = blk ]; then
+		modprobe virtio_blk && echo "DOMU: virtio_blk loaded"
+	else
+		modprobe virtio_rng && echo "DOMU: virtio_rng loaded"
+	fi
 	i=0
 	while [ ! -e /sys/bus/virtio/devices/virtio0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	for d in /sys/bus/virtio/devices/virtio*; do
@@ -37,6 +87,13 @@ else
 		echo "DOMU: $(basename "$d"): device $(cat "$d/device") vendor $(cat "$d/vendor")" \
 			"status $(cat "$d/status" 2>/dev/null) driver ${drv:-none}"
 	done
+	if [ "$TEST" = blk ]; then
+		blk_test
+		dmesg | grep -E 'virtio|vda|blk|I/O error|abort|Unable to handle|Internal error|Oops|BUG' |
+			tail -20 | sed 's/^/DOMU: dmesg: /'
+		echo "DOMU: END at uptime $(up) s"
+		while :; do sleep 3600; done
+	fi
 	i=0
 	while ! grep -q virtio_rng /sys/class/misc/hw_random/rng_current 2>/dev/null && [ $i -lt 100 ]; do
 		sleep 0.1; i=$((i + 1))

@@ -6,6 +6,11 @@
 # virtio_mmio + virtio_rng and reads 64 KiB from /dev/hwrng; dom0 destroys it (timed), checks
 # that xvdm survived, creates it again (new domid, served again), destroys it again, then
 # stops xvdm with SIGTERM. Pass/fail comes from the markers in the serial log.
+# The blk test (a second boot) serves the slot as vhost-user-blk instead: dom0 runs Debian's
+# arm64 qemu-storage-daemon exporting a 16 MiB image of random bytes on /run/vub.sock and xvdm
+# forwards the guest's virtio-blk to it (mem=shadow); the domU reads all of /dev/vda, writes
+# 1 MiB and reads it back; after xl destroy, dom0's md5s of the image file must match what
+# the domU read and wrote. Not run by default yet (TESTS=blk to run it).
 #
 # Usage: tests/e2e/e2e.sh [--dry-run] [--demo]
 #   --dry-run  boot with a fake backend (a shell loop doing only libxl's xenstore handshake)
@@ -13,7 +18,9 @@
 #              lab itself (images, toolstack, domU boot, modules, create/destroy rounds);
 #              an xvdm build failure is reported but does not stop it.
 #   --demo     at the end, also print the domU console and an excerpt of xvdm's log.
-# Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS ("rng" or "dry" or both),
+# Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS (any of "rng blk dry
+#      blk-dry", one boot each; default "rng"; blk-dry = the blk lab with the fake backend:
+#      qemu-storage-daemon comes up, the domU only loads virtio_blk), BLK_ROUNDS (default 1),
 #      SKIP_FETCH=1, TIMEOUT (per boot, default 900 s), DESTROY_MAX (s, default 9.5),
 #      E2E_ARGS (extra dom0 knobs, e.g. "e2e.shell=1 e2e.logmax=0"), VERBOSE=1 (build
 #      output on the terminal; otherwise in $WORK/logs/), INTERACTIVE=1 (build, then boot
@@ -35,6 +42,9 @@ for a in "$@"; do
 done
 TIMEOUT=${TIMEOUT:-900}
 DESTROY_MAX=${DESTROY_MAX:-9.5}
+BLK_ROUNDS=${BLK_ROUNDS:-1}
+# qemu-storage-daemon and the dom0-blk image only when a blk test runs
+case " $TESTS " in *" blk "* | *" blk-dry "*) export WITH_BLK=1 ;; *) export WITH_BLK=0 ;; esac
 mkdir -p "$WORK/logs"
 T=$WORK/timings.txt
 : > "$T"
@@ -77,7 +87,7 @@ if phase cross-build "$HERE/cross-build.sh"; then
 else
 	have_xvdm=0
 	case " $TESTS " in
-	*" rng "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
+	*" rng "* | *" blk "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
 	esac
 	echo "                 (dry run: going on without xvdm)"
 	rm -f "$WORK/out/xvdm-arm64"
@@ -85,21 +95,26 @@ fi
 REQUIRE_XVDM=$have_xvdm phase build-images "$HERE/build-images.sh" || { ko "build the boot images"; summary; }
 
 if [ "${INTERACTIVE:-0}" = 1 ]; then
-	dm=xvdm
-	[ "$TESTS" = dry ] && dm=fake
+	dm=xvdm test=rng
+	case $TESTS in dry | blk-dry) dm=fake ;; esac
+	case $TESTS in blk | blk-dry)
+		test=blk
+		export DOM0_INITRD=$WORK/out/dom0-blk.cpio.gz ;;
+	esac
 	# shellcheck disable=SC2086
-	exec "$HERE/run-qemu.sh" e2e.dm=$dm ${E2E_ARGS:-}
+	exec "$HERE/run-qemu.sh" e2e.dm=$dm e2e.test=$test ${E2E_ARGS:-}
 fi
 
-# boot NAME KNOBS...: one QEMU boot (never two at once: 2-core machine)
+# boot NAME INITRD KNOBS...: one QEMU boot (never two at once: 2-core machine)
 boot() {
-	local n=$1 s
-	shift
+	local n=$1 initrd=$2 s
+	shift 2
 	LOG=$WORK/logs/serial-$n.log
 	s=$(date +%s)
 	printf '%-16s ' "boot-$n"
 	# shellcheck disable=SC2086
-	LOG=$LOG TIMEOUT=$TIMEOUT "$HERE/run-qemu.sh" "$@" ${E2E_ARGS:-} > "$WORK/logs/boot-$n.log" 2>&1
+	LOG=$LOG TIMEOUT=$TIMEOUT DOM0_INITRD=$WORK/out/$initrd "$HERE/run-qemu.sh" "$@" ${E2E_ARGS:-} \
+		> "$WORK/logs/boot-$n.log" 2>&1
 	echo "boot-$n: $(($(date +%s) - s)) s" >> "$T"
 	echo "done in $(($(date +%s) - s)) s   (serial log $LOG; $(grep -o 'qemu max RSS [0-9]* KiB' "$LOG.time" 2>/dev/null))"
 	grep -q '^qemu rc=0,' "$WORK/logs/boot-$n.log" ||
@@ -154,6 +169,43 @@ handshakes() {
 			}'
 	done
 }
+# md5 FIELD LINE: the md5 after "FIELD " in LINE (dom0's "E2E: blk: ..." lines)
+md5() { echo "$2" | sed -n "s/.*$1 \([0-9a-f]\{32\}\).*/\1/p"; }
+# blk_round R: the blk test's checks of round R (dom0's md5s before and after, the domU's)
+blk_round() {
+	local r=$1 size pre post rd wr
+	size=$(line "E2E: blk: image " | sed -n 's/.* size \([0-9]*\) bytes.*/\1/p')
+	if [ "$r" = 1 ]; then pre=$(line "E2E: blk: initial: md5"); else pre=$(line "E2E: blk: R$((r - 1)): after destroy: md5"); fi
+	post=$(line "E2E: blk: R$r: after destroy: md5")
+	rd=$(line "^U$r| DOMU: RESULT: read [0-9]* MiB of /dev/vda")
+	wr=$(line "^U$r| DOMU: RESULT: wrote ")
+	expect "R$r: xl create domU returned (backend handshake within libxl's 10 s)" "E2E: R$r: xl create returned"
+	expect "R$r: domU probed virtio0 = DeviceID 2 (block), bound to virtio_blk" \
+		"^U$r| DOMU: virtio0: device 0x0002 .*driver virtio_blk"
+	expect "R$r: /dev/vda is as large as dom0's image ($size bytes)" "^U$r| DOMU: RESULT: /dev/vda size ${size:-unknown} bytes"
+	if [ -n "$(md5 md5 "$rd")" ] && [ "$(md5 md5 "$rd")" = "$(md5 whole "$pre")" ]; then
+		ok "R$r: md5 of all of /dev/vda read in the domU = dom0's md5 of the image ($(md5 md5 "$rd"))"
+	else
+		ko "R$r: md5 of all of /dev/vda read in the domU = dom0's md5 of the image   (domU: ${rd:-no line}; dom0: ${pre:-no line})"
+	fi
+	expect "R$r: the domU wrote 1 MiB at 5 MiB with O_DIRECT and fsync (dd rc 0)" "^U$r| DOMU: RESULT: wrote .*dd rc 0,"
+	expect "R$r: the domU read the window back (O_DIRECT, page cache dropped): same md5" "^U$r| DOMU: RESULT: read back .* = written"
+	destroy_check "$r"
+	expect "R$r: backend/virtio_disk node removed after destroy" "E2E: R$r: backend/virtio_disk/[0-9]* removed"
+	expect "R$r: xvdm still running after xl destroy (kill -0)" "E2E: R$r: xvdm still running after xl destroy"
+	expect "R$r: qemu-storage-daemon still running after xl destroy" "E2E: R$r: qemu-storage-daemon still running"
+	if [ -n "$(md5 md5 "$wr")" ] && [ "$(md5 md5 "$wr")" = "$(md5 window "$post")" ]; then
+		ok "R$r: dom0 after destroy: the image's 1 MiB at 5 MiB has the md5 the domU wrote ($(md5 window "$post"))"
+	else
+		ko "R$r: dom0 after destroy: the image's 1 MiB at 5 MiB has the md5 the domU wrote   (domU: ${wr:-no line}; dom0: ${post:-no line})"
+	fi
+	if [ -n "$post" ] && [ "$(md5 before "$post")" = "$(md5 before "$pre")" ] &&
+		[ "$(md5 after "$post")" = "$(md5 after "$pre")" ]; then
+		ok "R$r: dom0 after destroy: the rest of the image is unchanged (md5 of 0-5 MiB and 6-16 MiB)"
+	else
+		ko "R$r: dom0 after destroy: the rest of the image is unchanged   (before: ${pre:-no line}; after: ${post:-no line})"
+	fi
+}
 no_crash() {
 	local bad
 	bad=$(grep -a -E '^U[0-9]\| .*(Unable to handle kernel|Internal error|Oops|Kernel panic|Call trace)|Xen BUG|Panic on CPU|FATAL PAGE FAULT' "$CLEAN" | head -3)
@@ -163,7 +215,7 @@ no_crash() {
 for t in $TESTS; do
 	case $t in
 	rng)
-		boot rng e2e.dm=xvdm
+		boot rng dom0.cpio.gz e2e.dm=xvdm
 		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
 		expect "xvdm --watch --config /etc/xvdm/xvdm.conf -v running in dom0" "E2E: xvdm started"
 		for r in 1 2; do
@@ -184,8 +236,38 @@ for t in $TESTS; do
 		no_crash
 		expect "dom0 finished and powered off" "E2E: dom0 done"
 		;;
+	blk)
+		boot blk dom0-blk.cpio.gz e2e.dm=xvdm e2e.test=blk e2e.rounds="$BLK_ROUNDS"
+		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
+		expect "qemu-storage-daemon (Debian arm64) exports /root/disk.raw on /run/vub.sock" \
+			"E2E: qsd: socket /run/vub.sock appeared"
+		expect "xvdm --watch --config /etc/xvdm/xvdm-blk.conf -v running in dom0" "E2E: xvdm started"
+		for r in $(seq 1 "$BLK_ROUNDS"); do
+			blk_round "$r"
+			[ "$r" = 2 ] && domid_check
+		done
+		expect "xvdm exited with status 0 on SIGTERM" "E2E: xvdm exit status 0 "
+		no_crash
+		expect "dom0 finished and powered off" "E2E: dom0 done"
+		;;
+	blk-dry)
+		boot blk-dry dom0-blk.cpio.gz e2e.dm=fake e2e.test=blk
+		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
+		expect "qemu-storage-daemon (Debian arm64) exports /root/disk.raw on /run/vub.sock" \
+			"E2E: qsd: socket /run/vub.sock appeared"
+		expect "fake backend (xenstore handshake only) running" "E2E: fake backend started"
+		expect "R1: xl create domU returned" "E2E: R1: xl create returned"
+		expect "R1: domU initramfs has virtio_blk.ko" "^U1| DOMU: modules: .*virtio_blk.ko"
+		expect "R1: modprobe virtio_blk works" "^U1| DOMU: DRY: virtio_blk loaded"
+		expect "R1: domU reached its END marker" "^U1| DOMU: END"
+		destroy_check 1
+		expect "R1: qemu-storage-daemon still running after xl destroy" "E2E: R1: qemu-storage-daemon still running"
+		expect "qemu-storage-daemon exited on SIGTERM" "E2E: qsd: exit status 0 "
+		no_crash
+		expect "dom0 finished and powered off" "E2E: dom0 done"
+		;;
 	dry)
-		boot dry e2e.dm=fake
+		boot dry dom0.cpio.gz e2e.dm=fake
 		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
 		expect "fake backend (xenstore handshake only) running" "E2E: fake backend started"
 		for r in 1 2; do
@@ -205,7 +287,7 @@ for t in $TESTS; do
 		;;
 	*) ko "unknown test $t" ;;
 	esac
-	grep -a -E 'E2E: (toolstack up|R[0-9]: (xl create returned|domU END marker|NO domU|xl destroy rc))|^U[0-9]\| DOMU: RESULT: head' "$CLEAN" | sed 's/^/    /'
+	grep -a -E 'E2E: (toolstack up|qsd: socket|R[0-9]: (xl create returned|domU END marker|NO domU|xl destroy rc))|^U[0-9]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
 	handshakes
 	echo "    timings: $(tail -1 "$LOG.time" 2>/dev/null)"
 

@@ -2,8 +2,10 @@
 # Host tools (amd64, installed) and the arm64 .debs of the lab (downloaded only, into
 # $WORK/debs, never installed): Xen hypervisor and toolstack with its libraries,
 # busybox-static, the current Debian cloud-arm64 kernel, and the libraries xvdm needs at
-# run time in dom0. Idempotent: packages already installed or downloaded are skipped.
-# Usage: WORK=/var/tmp/xvdm-lab tests/e2e/fetch-debs.sh
+# run time in dom0. With WITH_BLK=1 also qemu-storage-daemon and its libraries (the blk
+# test's back-end) into $WORK/debs-qsd. Idempotent: packages already installed or
+# downloaded are skipped.
+# Usage: WORK=/var/tmp/xvdm-lab [WITH_BLK=1] tests/e2e/fetch-debs.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 D=$WORK/debs
@@ -38,5 +40,11 @@ PKGS="xen-hypervisor-4.17-arm64 xen-utils-4.17 xen-utils-common xenstore-utils
 # shellcheck disable=SC2046,SC2086
 download_debs "$D" $(echo $PKGS | tr ' ' '\n' | sort -u)
 echo "$KPKG" > "$D/KPKG"
+qsd=""
+if [ "${WITH_BLK:-0}" = 1 ]; then
+	# shellcheck disable=SC2086
+	download_debs "$WORK/debs-qsd" $QSD_PKGS
+	qsd=", qemu-storage-daemon debs: $(du -sh "$WORK/debs-qsd" | cut -f1)"
+fi
 t2=$(date +%s)
-echo "host apt: $((t1 - t0)) s, arm64 debs: $((t2 - t1)) s, size: $(du -sh "$D" | cut -f1)"
+echo "host apt: $((t1 - t0)) s, arm64 debs: $((t2 - t1)) s, size: $(du -sh "$D" | cut -f1)$qsd"

@@ -60,3 +60,12 @@ download_debs() {
 XVDM_RUNTIME_PKGS="libglib2.0-0 libpcre2-8-0 libffi8 libmount1 libselinux1 libblkid1 zlib1g
  libfdt1 libxendevicemodel1 libxenforeignmemory1 libxenevtchn1 libxenstore4 libxentoolcore1
  libxengnttab1 libxencall1 libxentoollog1"
+
+# The blk test's back-end in dom0: Debian's arm64 qemu-storage-daemon (package
+# qemu-system-common, of which build-images.sh keeps /usr/bin/qemu-storage-daemon only) and
+# the packages of its DT_NEEDED closure that the set above lacks (found by iterating
+# aarch64-linux-gnu-readelf -d from the binary; glib, pcre2, ffi, libc, zlib and zstd are
+# already there). Downloaded into $WORK/debs-qsd only when the blk test is selected
+# (WITH_BLK=1); build-images.sh checks the closure again against the dom0 image.
+QSD_PKGS="qemu-system-common libaio1 libfuse3-3 libgmp10 libgnutls30 libhogweed6 libidn2-0
+ libnettle8 libnuma1 libp11-kit0 libtasn1-6 libunistring2 liburing2"
