@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A vhost-user front-end connection: requests with strict reply checks and bounded
+ * waits, the error latch, negotiation, the back-end channel, unix sockets.
+ *
+ * Trust boundary: the back-end. Every reply goes through vhu_check_reply() (the
+ * table) before a field is read, then through the content checks here (the ring index
+ * of GET_VRING_BASE, the config header of GET_CONFIG, the fd of GET_INFLIGHT_FD). A
+ * violation, a timeout or a hang-up latches the connection down; the device decides
+ * what that means (reconnect or DEVICE_NEEDS_RESET). Back-end-channel requests are
+ * checked by vhu_check_backend_req(); their fds are closed on every path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "devices/vhu-conn.h"
+
+void vhu_conn_init(struct vhu_conn *c, const struct vhu_conn_ops *ops, const char *name,
+		   int timeout_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->ops = ops;
+	c->name = name;
+	c->sock = -1;
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : VHU_TIMEOUT_MS_DEFAULT;
+}
+
+static void forget(struct vhu_conn *c)
+{
+	c->up = false;
+	c->features = 0;
+	c->proto_offered = 0;
+	c->proto = 0;
+	c->queue_num = 0;
+	c->acks = false;
+	c->requests = 0;
+}
+
+void vhu_conn_attach(struct vhu_conn *c, int sock)
+{
+	vhu_conn_close(c);
+	forget(c);
+	c->sock = sock;
+	c->up = true;
+}
+
+void vhu_conn_close(struct vhu_conn *c)
+{
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sock = -1;
+	c->up = false;
+}
+
+void vhu_conn_fail(struct vhu_conn *c, int err)
+{
+	if (!c->up)
+		return;
+	c->up = false;
+	log_debug("%s: back-end connection down: %s", c->name, g_strerror(-err));
+	if (c->ops && c->ops->down)
+		c->ops->down(c, err);
+}
+
+/* Errors that leave the stream in an unknown state. */
+static bool latching(int err)
+{
+	return err == -EPROTO || err == -ETIMEDOUT || err == -ECONNRESET || err == -EPIPE;
+}
+
+static int ack_value(struct vhu_conn *c, const struct vhu_msg *req, const struct vhu_msg *r)
+{
+	if (vhu_req_has_reply(req->hdr.request))
+		return 0;
+	if (r->p.u64 != 0) {
+		log_warn_rl("%s: back-end failed %s (ack %" PRIu64 ")", c->name,
+			    vhu_req_name(req->hdr.request), r->p.u64);
+		return -EIO;
+	}
+	return 0;
+}
+
+int vhu_request(struct vhu_conn *c, struct vhu_msg *req, struct vhu_msg *reply)
+{
+	struct vhu_msg local;
+	bool want_reply;
+	int r;
+
+	if (!reply)
+		reply = &local;
+	reply->nfds = 0;
+	if (!c->up)
+		return -ENOTCONN;
+	want_reply = vhu_req_has_reply(req->hdr.request);
+	if (!want_reply && c->acks)
+		req->hdr.flags |= VHU_FLAG_NEED_REPLY;
+	r = vhu_check_request(c->proto, req);
+	if (r < 0) {
+		log_warn("%s: refusing to send a malformed %s (a bug)", c->name,
+			 vhu_req_name(req->hdr.request));
+		return -EINVAL; /* our bug: the connection is fine */
+	}
+	c->requests++;
+	r = vhu_msg_send(c->sock, req, c->timeout_ms);
+	if (r < 0)
+		goto fail;
+	if (!want_reply && !(req->hdr.flags & VHU_FLAG_NEED_REPLY))
+		return 0;
+	r = vhu_msg_recv(c->sock, c->timeout_ms, reply);
+	if (r < 0)
+		goto fail;
+	r = vhu_check_reply(c->proto, req, reply);
+	if (r < 0) {
+		vhu_msg_close_fds(reply);
+		goto fail;
+	}
+	r = ack_value(c, req, reply);
+	if (reply == &local)
+		vhu_msg_close_fds(reply);
+	return r;
+fail:
+	log_warn("%s: %s: %s%s", c->name, vhu_req_name(req->hdr.request), g_strerror(-r),
+		 r == -ETIMEDOUT ? " (no reply within the bound)" : "");
+	if (latching(r))
+		vhu_conn_fail(c, r);
+	return r;
+}
+
+/* A reply's content is wrong although its shape is right: latch, like a shape error. */
+static int content_error(struct vhu_conn *c, struct vhu_msg *reply, const char *what)
+{
+	log_warn("%s: %s", c->name, what);
+	vhu_msg_close_fds(reply);
+	vhu_conn_fail(c, -EPROTO);
+	return -EPROTO;
+}
+
+int vhu_get_u64(struct vhu_conn *c, uint32_t request, uint64_t *ret)
+{
+	struct vhu_msg m, r;
+	int err;
+
+	vhu_msg_init(&m, request, 0);
+	err = vhu_request(c, &m, &r);
+	if (err == 0)
+		*ret = r.p.u64;
+	return err;
+}
+
+int vhu_send_u64(struct vhu_conn *c, uint32_t request, uint64_t v)
+{
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, request, 0);
+	vhu_msg_put_u64(&m, v);
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_send_none(struct vhu_conn *c, uint32_t request)
+{
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, request, 0);
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_set_vring(struct vhu_conn *c, uint32_t request, uint32_t index, uint32_t num)
+{
+	struct vhu_vring_state s = { .index = index, .num = num };
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, request, 0);
+	vhu_msg_put(&m, &s, sizeof(s));
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_get_vring_base(struct vhu_conn *c, uint32_t index, uint32_t *ret_num)
+{
+	struct vhu_vring_state s = { .index = index };
+	struct vhu_msg m, r;
+	int err;
+
+	vhu_msg_init(&m, VHU_GET_VRING_BASE, 0);
+	vhu_msg_put(&m, &s, sizeof(s));
+	err = vhu_request(c, &m, &r);
+	if (err < 0)
+		return err;
+	if (r.p.state.index != index)
+		return content_error(c, &r, "GET_VRING_BASE: reply for another ring");
+	if (r.p.state.num > UINT16_MAX)
+		return content_error(c, &r, "GET_VRING_BASE: index beyond 16 bits");
+	*ret_num = r.p.state.num;
+	return 0;
+}
+
+int vhu_set_vring_addr(struct vhu_conn *c, const struct vhu_vring_addr *a)
+{
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, VHU_SET_VRING_ADDR, 0);
+	vhu_msg_put(&m, a, sizeof(*a));
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_set_vring_fd(struct vhu_conn *c, uint32_t request, uint32_t index, int fd)
+{
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, request, 0);
+	vhu_msg_put_u64(&m, (index & VHU_VRING_IDX_MASK) | (fd < 0 ? VHU_VRING_NOFD_MASK : 0));
+	if (fd >= 0) {
+		m.fds[0] = fd;
+		m.nfds = 1;
+	}
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_set_mem_table(struct vhu_conn *c, const struct vhu_mem_region_xen *regions, const int *fds,
+		      unsigned n)
+{
+	struct vhu_mem_table_hdr h = { .nregions = n };
+	size_t rsize =
+		(c->proto & VHU_PF(XEN_MMAP)) ? sizeof(regions[0]) : sizeof(struct vhu_mem_region);
+	struct vhu_msg m;
+	unsigned i;
+
+	if (n == 0 || n > VHU_MAX_REGIONS)
+		return -EINVAL;
+	vhu_msg_init(&m, VHU_SET_MEM_TABLE, 0);
+	vhu_msg_put(&m, &h, sizeof(h));
+	for (i = 0; i < n; i++) {
+		vhu_msg_put(&m, &regions[i], rsize);
+		m.fds[i] = fds[i];
+	}
+	m.nfds = n;
+	return vhu_request(c, &m, NULL);
+}
+
+static void put_config(struct vhu_msg *m, uint32_t off, const void *buf, uint32_t len)
+{
+	struct vhu_config_hdr h = { .offset = off, .size = len, .flags = 0 };
+
+	vhu_msg_put(m, &h, sizeof(h));
+	vhu_msg_put(m, buf, len);
+}
+
+int vhu_get_config(struct vhu_conn *c, uint32_t off, void *buf, uint32_t len)
+{
+	struct vhu_msg m, r;
+	int err;
+
+	if (!range_ok(off, len, VHU_MAX_CONFIG))
+		return -EINVAL;
+	vhu_msg_init(&m, VHU_GET_CONFIG, 0);
+	memset(buf, 0, len);
+	put_config(&m, off, buf, len);
+	err = vhu_request(c, &m, &r);
+	if (err < 0)
+		return err;
+	if (r.hdr.size == 0) {
+		log_warn_rl("%s: back-end refused GET_CONFIG (%u bytes at %u)", c->name, len, off);
+		return -EIO;
+	}
+	memcpy(buf, r.p.raw + sizeof(struct vhu_config_hdr), len);
+	return 0;
+}
+
+int vhu_set_config(struct vhu_conn *c, uint32_t off, const void *buf, uint32_t len)
+{
+	struct vhu_msg m;
+
+	if (!range_ok(off, len, VHU_MAX_CONFIG))
+		return -EINVAL;
+	vhu_msg_init(&m, VHU_SET_CONFIG, 0);
+	put_config(&m, off, buf, len);
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_get_inflight_fd(struct vhu_conn *c, uint16_t num_queues, uint16_t queue_size,
+			struct vhu_inflight *ret, int *ret_fd)
+{
+	struct vhu_inflight in = { .num_queues = num_queues, .queue_size = queue_size };
+	struct vhu_msg m, r;
+	int err;
+
+	vhu_msg_init(&m, VHU_GET_INFLIGHT_FD, 0);
+	vhu_msg_put(&m, &in, sizeof(in));
+	err = vhu_request(c, &m, &r);
+	if (err < 0)
+		return err;
+	/* bounded: one descriptor state per entry of every queue, far below 1 GiB */
+	if (r.p.inflight.mmap_size == 0 || r.p.inflight.mmap_size > (1ULL << 30))
+		return content_error(c, &r, "GET_INFLIGHT_FD: implausible mmap_size");
+	*ret = r.p.inflight;
+	*ret_fd = r.fds[0];
+	return 0;
+}
+
+int vhu_set_inflight_fd(struct vhu_conn *c, const struct vhu_inflight *in, int fd)
+{
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, VHU_SET_INFLIGHT_FD, 0);
+	vhu_msg_put(&m, in, sizeof(*in));
+	m.fds[0] = fd;
+	m.nfds = 1;
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_set_backend_req_fd(struct vhu_conn *c, int fd)
+{
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, VHU_SET_BACKEND_REQ_FD, 0);
+	m.fds[0] = fd;
+	m.nfds = 1;
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_set_features(struct vhu_conn *c, uint64_t features)
+{
+	if ((c->proto & VHU_PF(REPLY_ACK)) && (features & (1ULL << VHU_F_PROTOCOL_FEATURES)))
+		c->acks = true;
+	return vhu_send_u64(c, VHU_SET_FEATURES, features);
+}
+
+static void log_bit21(struct vhu_conn *c)
+{
+	if (c->proto_offered & VHU_PF(GPA_ADDRESSES))
+		log_info("%s: back-end offers protocol bit 21 (GPA_ADDRESSES upstream, SHMEM in "
+			 "rust-vmm vhost <= 0.16; FACTS 3): not negotiated",
+			 c->name);
+}
+
+int vhu_negotiate(struct vhu_conn *c, uint64_t want, uint64_t require)
+{
+	int r;
+
+	/* FACTS 5: GET_FEATURES first (rust-vmm back-ends decide about acks on it). */
+	r = vhu_get_u64(c, VHU_GET_FEATURES, &c->features);
+	if (r < 0)
+		return r;
+	r = vhu_send_none(c, VHU_SET_OWNER);
+	if (r < 0)
+		return r;
+	if (c->features & (1ULL << VHU_F_PROTOCOL_FEATURES)) {
+		r = vhu_get_u64(c, VHU_GET_PROTOCOL_FEATURES, &c->proto_offered);
+		if (r < 0)
+			return r;
+		log_bit21(c);
+		if ((c->proto_offered & require) != require) {
+			log_warn("%s: back-end protocol features 0x%" PRIx64 " lack 0x%" PRIx64,
+				 c->name, c->proto_offered, require & ~c->proto_offered);
+			return -ENOTSUP;
+		}
+		r = vhu_send_u64(c, VHU_SET_PROTOCOL_FEATURES, c->proto_offered & want);
+		if (r < 0)
+			return r;
+		c->proto = c->proto_offered & want;
+	} else if (require) {
+		log_warn("%s: back-end offers no protocol features (bit 30), needed 0x%" PRIx64,
+			 c->name, require);
+		return -ENOTSUP;
+	}
+	if (c->proto & VHU_PF(MQ)) {
+		r = vhu_get_u64(c, VHU_GET_QUEUE_NUM, &c->queue_num);
+		if (r < 0)
+			return r;
+	}
+	log_debug("%s: back-end features 0x%" PRIx64 ", protocol 0x%" PRIx64 " (acked 0x%" PRIx64
+		  "), queues %" PRIu64,
+		  c->name, c->features, c->proto_offered, c->proto, c->queue_num);
+	return 0;
+}
+
+/* --- the back-end channel --- */
+
+int vhu_backend_decide(uint64_t proto, struct vhu_msg *m, bool *ret_reply, uint64_t *ret_val)
+{
+	int r = vhu_check_backend_req(proto, m);
+	int call = 0;
+
+	*ret_reply = (proto & VHU_PF(REPLY_ACK)) && (m->hdr.flags & VHU_FLAG_NEED_REPLY);
+	*ret_val = 1;	      /* failed, unless handled below */
+	vhu_msg_close_fds(m); /* nothing we serve keeps an fd (SHMEM_MAP is a later step) */
+	if (r == -ENOTSUP) {
+		log_debug("back-end request %u: unknown, answered with an error", m->hdr.request);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	switch (m->hdr.request) {
+	case VHU_B_CONFIG_CHANGE_MSG:
+	case VHU_B_VRING_CALL:
+	case VHU_B_VRING_ERR:
+		*ret_val = 0;
+		call = (int)m->hdr.request;
+		break;
+	default:
+		/* IOTLB, host notifiers, shared objects, SHMEM_MAP/UNMAP: not served (yet). */
+		log_debug("back-end request %s: not supported, answered with an error",
+			  vhu_breq_name(m->hdr.request));
+		break;
+	}
+	return call;
+}
+
+int vhu_backend_serve(int fd, uint64_t proto, int timeout_ms, struct vhu_backend_handler *h)
+{
+	struct vhu_msg m;
+	bool reply;
+	uint64_t val;
+	int call, r;
+
+	r = vhu_msg_recv(fd, timeout_ms, &m);
+	if (r < 0)
+		return r;
+	call = vhu_backend_decide(proto, &m, &reply, &val);
+	if (call < 0) {
+		log_warn_rl("%s: malformed back-end request %u (%s): refused", h->name,
+			    m.hdr.request, vhu_breq_name(m.hdr.request));
+		val = 1;
+	} else if (val) {
+		log_warn_rl("%s: back-end request %u (%s) not supported: refused", h->name,
+			    m.hdr.request, vhu_breq_name(m.hdr.request));
+	}
+	if (reply) { /* exactly once, before anything the request causes (FACTS 8, 18) */
+		r = vhu_send_backend_ack(fd, &m, val, timeout_ms);
+		if (r < 0)
+			return r;
+	}
+	switch (call) {
+	case VHU_B_CONFIG_CHANGE_MSG:
+		h->ops->config_changed(h);
+		break;
+	case VHU_B_VRING_CALL:
+		h->ops->vring_call(h, m.p.state.index);
+		break;
+	case VHU_B_VRING_ERR:
+		h->ops->vring_err(h, m.p.state.index);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* --- sockets --- */
+
+static int unix_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int vhu_socket_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, r;
+
+	r = unix_addr(path, &sa);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A unix connect completes at once or fails: no EINPROGRESS on a blocking socket. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int vhu_socket_listen(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, r;
+
+	r = unix_addr(path, &sa);
+	if (r < 0)
+		return r;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path); /* a stale socket of an earlier run */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int vhu_socket_accept(int listen_fd)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return fd;
+}
