@@ -14,6 +14,11 @@
  * mapping; descriptor addresses are SVQ_AREA_GPA + offset, ring addresses
  * (SET_VRING_ADDR) are xvdm's virtual addresses.
  *
+ * The shadow ring is a split ring with direct descriptors only, completed in any
+ * order: towards the back-end, the caller must not negotiate VIRTIO_F_RING_PACKED,
+ * VIRTIO_F_IN_ORDER or VIRTIO_F_NOTIFICATION_DATA (INDIRECT_DESC is harmless, unused;
+ * EVENT_IDX see svq_set_event_idx).
+ *
  * Trust boundary: the guest ring is walked by devices/virtqueue.c (bounded); the
  * shadow used ring is written by the back-end, which is untrusted too: used ids
  * must name a request in flight, used lengths are clamped to what the request could
@@ -29,10 +34,23 @@ struct vq;
 
 #define SVQ_AREA_GPA 0x100000000ULL /* where the back-end thinks the area is */
 
+/* Bounds (svq.c): an area is at most SVQ_AREA_SIZE_MAX bytes, a queue's bounce budget
+ * at most SVQ_BOUNCE_MAX bytes. */
+#define SVQ_AREA_SIZE_MAX (4ULL << 30)
+#define SVQ_BOUNCE_MAX	  (1ULL << 30)
+
 /* The shadow memory of one device. */
 struct svq_area;
 
+/*
+ * A memfd of `size` bytes (rounded up to the page size), sealed against shrinking,
+ * growing and further seals (the back-end holds the fd: a truncation would make our
+ * accesses fault), mapped shared. -EINVAL when size is 0 or above SVQ_AREA_SIZE_MAX,
+ * else -errno from the kernel.
+ */
 int svq_area_new(size_t size, const char *name, struct svq_area **ret);
+/* NULL-safe. Free every svq of the area first (an area with queues left is leaked,
+ * with a warning, rather than unmapped under them). */
 void svq_area_free(struct svq_area *a);
 int svq_area_fd(struct svq_area *a); /* the memfd to send (SET_MEM_TABLE); still ours */
 size_t svq_area_size(struct svq_area *a);
@@ -47,29 +65,59 @@ struct svq_ring_addrs {
 	uint64_t used;
 };
 
+/* Area bytes one svq_new(num, bounce_bytes) takes (rings and bounce pool, 4 KiB-rounded);
+ * 0 for parameters svq_new refuses. */
+size_t svq_area_need(uint16_t num, size_t bounce_bytes);
+
 /*
  * A shadow queue for the guest queue `guest` (which the caller keeps and owns),
  * with `num` entries and up to `bounce_bytes` of bounce buffers from the area.
- * -ENOMEM when the area is too small.
+ * -EINVAL when num is not a power of two <= 32768 or bounce_bytes is 0 or above
+ * SVQ_BOUNCE_MAX; -ENOMEM when the area has no free run of svq_area_need() bytes.
+ * The back-end's ring starts at index 0 (SET_VRING_BASE 0).
  */
 int svq_new(struct svq_area *a, struct vq *guest, uint16_t num, size_t bounce_bytes,
 	    const char *name, struct svq **ret);
+/*
+ * NULL-safe. Requests in flight are dropped without a guest completion (the device is
+ * being reset: the caller resets or frees the guest queue too).
+ */
 void svq_free(struct svq *s);
 void svq_ring_addrs(struct svq *s, struct svq_ring_addrs *ret);
 
 /*
- * Move the guest's available requests to the shadow ring while there is room (ring
- * entries and bounce space). Returns the number moved, or -errno when the guest ring
- * is broken (-EPROTO, -EFAULT: the device should latch broken). *ret_kick tells the
- * caller to kick the back-end. Requests that cannot be moved now stay in the guest
- * ring and are moved by a later call (svq_complete frees room).
+ * Whether VIRTIO_RING_F_EVENT_IDX was negotiated with the back-end (default false: the
+ * caller may then simply not offer it). With it, kicks follow avail_event and we ask
+ * for calls through used_event; without it, kicks follow VRING_USED_F_NO_NOTIFY and
+ * the back-end calls for every used buffer. Set before the first svq_forward (and
+ * again after svq_restart when the new back-end negotiated differently).
  */
-int svq_forward(struct svq *s, bool *ret_kick);
+void svq_set_event_idx(struct svq *s, bool on);
+
+/*
+ * Move the guest's available requests to the shadow ring while there is room (ring
+ * entries and bounce space). Returns the number moved, or -errno:
+ *  -EPROTO, -EFAULT: the guest ring is broken, or (-EPROTO) the back-end broke the
+ *                    shadow ring earlier: the device should latch broken;
+ *  -EAGAIN:          stopped after a per-call budget of guest requests that failed
+ *                    (malformed, too large, not guest RAM); nothing is latched: call
+ *                    again later (e.g. from an idle source), as for vq_pop().
+ * The first request that does not fit now (ring entries, bounce space) is held by the
+ * svq and moved first by a later call: call svq_forward after each svq_complete that
+ * completed something. A request that could never fit (more bytes than the bounce
+ * budget) and one without any buffer fail alone, completed with used length 0.
+ * *ret_kick tells the caller to kick the back-end; *ret_notify to notify the guest
+ * (requests that failed were completed in its used ring). Both are set on every return.
+ */
+int svq_forward(struct svq *s, bool *ret_kick, bool *ret_notify);
 
 /*
  * Complete what the back-end used: copy the written bytes to the guest, push the
  * guest's used ring. Returns the number completed, or -EPROTO when the back-end
- * broke the shadow ring. *ret_notify tells the caller to notify the guest.
+ * broke the shadow ring (latched: every later call fails the same way until
+ * svq_restart), or the guest ring's error from vq_push (-EFAULT, -EPROTO). Either
+ * way the device should latch broken. *ret_notify tells the caller to notify the guest;
+ * it is set on every return.
  */
 int svq_complete(struct svq *s, bool *ret_notify);
 
@@ -79,6 +127,10 @@ unsigned svq_inflight(struct svq *s);
 /*
  * After the back-end reconnected: rebuild the shadow ring from index 0 with every
  * request still in flight, in order, so the new back-end sees each exactly once
- * (the guest sees each completion exactly once). Call before the new SET_VRING_*.
+ * (the guest sees each completion exactly once). Call before the new SET_VRING_*;
+ * the new back-end's ring base is 0 (SET_VRING_BASE 0). The descriptors are rewritten
+ * from xvdm's own copy and the readable bounce data is reused as it is. Clears a
+ * latch set by the old back-end (not a broken guest ring). Returns the number of
+ * requests re-posted: kick the back-end once it is set up when that is > 0.
  */
 int svq_restart(struct svq *s);
