@@ -6,6 +6,7 @@
  * wait for it is bounded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -218,6 +219,25 @@ void *gd_ram(struct xs_dom *d, uint64_t gpa, size_t len)
 			return d->ram + d->bank_off[i] + (gpa - b->gpa);
 	}
 	return NULL;
+}
+
+int gd_ram_fd(struct xs_dom *d)
+{
+	int fd = fcntl(d->ram_fd, F_DUPFD_CLOEXEC, 3);
+
+	return fd < 0 ? -errno : fd;
+}
+
+unsigned gd_ram_banks(struct xs_dom *d, struct hv_ram_bank *ret, uint64_t *ret_offsets,
+		      unsigned max)
+{
+	unsigned n = d->cfg.nr_banks < max ? d->cfg.nr_banks : max;
+
+	for (unsigned i = 0; i < n; i++) {
+		ret[i] = d->cfg.banks[i];
+		ret_offsets[i] = d->bank_off[i];
+	}
+	return n;
 }
 
 uint64_t gd_alloc(struct xs_dom *d, size_t size, size_t align)

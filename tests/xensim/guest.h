@@ -45,6 +45,11 @@ int gd_send_invalidate(struct xs_dom *d, unsigned vcpu);
 
 /* Guest RAM: a pointer for [gpa, gpa + len) if it lies in one bank, else NULL. */
 void *gd_ram(struct xs_dom *d, uint64_t gpa, size_t len);
+/* The RAM memfd as a plain back-end would map it: a dup, the caller closes it; or -errno. */
+int gd_ram_fd(struct xs_dom *d);
+/* The RAM banks and their offsets in that memfd (up to max); returns the bank count. */
+unsigned gd_ram_banks(struct xs_dom *d, struct hv_ram_bank *ret, uint64_t *ret_offsets,
+		      unsigned max);
 /* Allocate zeroed guest RAM from bank 0 (never freed); 0 when exhausted. */
 uint64_t gd_alloc(struct xs_dom *d, size_t size, size_t align);
 

@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
@@ -156,6 +158,7 @@ static void vq_init_ring(struct vdrv_vq *vq)
 	vq->last_used = 0;
 	vq->free_head = 0;
 	vq->num_free = vq->num;
+	memset(vq->busy, 0, sizeof(vq->busy));
 	for (uint16_t i = 0; i < vq->num; i++)
 		vq->desc[i].next = htole16((uint16_t)(i + 1));
 }
@@ -275,6 +278,7 @@ int vdrv_add(struct vdrv *v, unsigned q, const struct vdrv_sg *sg, unsigned n, u
 	}
 	vq->free_head = i;
 	vq->num_free -= n;
+	vq->busy[head / 64] |= 1ULL << (head % 64);
 	vq->desc[last].next = htole16(vq->free_head); /* kept for freeing the chain */
 	vq->avail->ring[vq->avail_idx % vq->num] = htole16(head);
 	/* VIRTIO_RING_F_EVENT_IDX: used_event asks for an interrupt at the next used entry. */
@@ -290,9 +294,57 @@ int vdrv_add(struct vdrv *v, unsigned q, const struct vdrv_sg *sg, unsigned n, u
 
 int vdrv_kick(struct vdrv *v, unsigned q)
 {
+	uint64_t one = 1;
+
 	/* virtio_mb(): the index is visible before the notification. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (v->direct)
+		return write(v->kick_fd[q], &one, sizeof(one)) == sizeof(one)
+			       ? 0
+			       : fail(v, -errno, "kick %u: %s", q, strerror(errno));
 	return vdrv_write32(v, VIRTIO_MMIO_QUEUE_NOTIFY, q);
+}
+
+int vdrv_setup_direct(struct vdrv *v, struct xs_dom *d, uint64_t features, unsigned nvqs,
+		      uint16_t qsize, const int *kick, const int *call)
+{
+	int ret;
+
+	if (nvqs > VDRV_MAX_VQS || !qsize || (qsize & (qsize - 1)))
+		return -EINVAL;
+	memset(v, 0, sizeof(*v));
+	v->d = d;
+	v->direct = true;
+	v->features = features;
+	snprintf(v->name, sizeof(v->name), "direct");
+	for (unsigned q = 0; q < nvqs; q++) {
+		struct vdrv_vq *vq = &v->vq[q];
+
+		if ((ret = vq_alloc(v, vq, qsize)) < 0)
+			return ret;
+		vq_init_ring(vq);
+		v->kick_fd[q] = kick[q];
+		v->call_fd[q] = call[q];
+	}
+	v->nvqs = nvqs;
+	return 0;
+}
+
+/* Direct mode: wait until call_fd[q] is signalled. */
+static int wait_call(struct vdrv *v, unsigned q, int timeout_ms)
+{
+	struct pollfd p = { v->call_fd[q], POLLIN, 0 };
+	uint64_t cnt;
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	if (!n)
+		return -ETIMEDOUT;
+	if (read(v->call_fd[q], &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return -errno;
+	v->interrupts++;
+	return 0;
 }
 
 static void free_chain(struct vdrv_vq *vq, uint16_t head)
@@ -307,6 +359,7 @@ static void free_chain(struct vdrv_vq *vq, uint16_t head)
 	vq->desc[i].next = htole16(vq->free_head);
 	vq->free_head = head;
 	vq->num_free += n;
+	vq->busy[head / 64] &= ~(1ULL << (head % 64));
 }
 
 /* vm_interrupt(): read InterruptStatus, acknowledge it. */
@@ -367,6 +420,68 @@ int vdrv_wait_used(struct vdrv *v, unsigned q, uint16_t head, uint32_t *ret_len,
 		    ", InterruptStatus bits seen 0x%x, used idx %u, last used %u)",
 		    q, head, strerror(-ret), v->irq, gd_irq_level(v->d, v->irq), v->edges, seen,
 		    used_idx, vq->last_used);
+}
+
+/* The next used element, any outstanding head; 0 if taken, 1 if the ring has nothing new. */
+static int take_any(struct vdrv *v, unsigned q, uint16_t *ret_head, uint32_t *ret_len)
+{
+	struct vdrv_vq *vq = &v->vq[q];
+	/* virtio_rmb() after reading the index. */
+	uint16_t used_idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
+	struct vring_used_elem *e = &vq->used->ring[vq->last_used % vq->num];
+	uint32_t id, len;
+
+	if (used_idx == vq->last_used)
+		return 1;
+	if ((uint16_t)(used_idx - vq->last_used) > vq->num - vq->num_free)
+		return fail(v, -EPROTO, "queue %u: used idx %u runs ahead of last used %u", q,
+			    used_idx, vq->last_used);
+	id = le32toh(e->id);
+	len = le32toh(e->len);
+	if (id >= vq->num || !(vq->busy[id / 64] & (1ULL << (id % 64))))
+		return fail(v, -EPROTO, "queue %u: used id %u is not an outstanding head", q, id);
+	vq->last_used++;
+	free_chain(vq, (uint16_t)id);
+	*ret_head = (uint16_t)id;
+	*ret_len = len;
+	return 0;
+}
+
+int vdrv_wait_any(struct vdrv *v, unsigned q, uint16_t *ret_head, uint32_t *ret_len, int timeout_ms)
+{
+	struct vdrv_vq *vq = &v->vq[q];
+	uint32_t isr = 0, st = 0;
+	int ret;
+
+	if (q >= v->nvqs)
+		return fail(v, -EINVAL, "wait on queue %u", q);
+	for (;;) {
+		if (v->features & (1ULL << VIRTIO_RING_F_EVENT_IDX))
+			vq->avail->ring[vq->num] = htole16(vq->last_used);
+		/* virtio_mb(): used_event is visible before we look at the used index again. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		ret = take_any(v, q, ret_head, ret_len);
+		if (ret <= 0)
+			return ret;
+		if (v->direct) {
+			if ((ret = wait_call(v, q, timeout_ms)) < 0)
+				return fail(v, ret, "queue %u: no call (%u descriptors out): %s", q,
+					    vq->num - vq->num_free, strerror(-ret));
+			continue;
+		}
+		ret = gd_irq_wait(v->d, v->irq, &v->edges, timeout_ms);
+		if (ret < 0)
+			return fail(v, ret, "queue %u: no used buffer (%u outstanding): %s", q,
+				    vq->num - vq->num_free, strerror(-ret));
+		if ((ret = handle_interrupt(v, &isr)) < 0)
+			return ret;
+		if (!(isr & VIRTIO_MMIO_INT_CONFIG))
+			continue;
+		if ((ret = vdrv_read32(v, VIRTIO_MMIO_STATUS, &st)) < 0)
+			return ret;
+		if (st & VIRTIO_CONFIG_S_NEEDS_RESET)
+			return -ESHUTDOWN;
+	}
 }
 
 int vdrv_xfer(struct vdrv *v, unsigned q, const struct vdrv_sg *sg, unsigned n, uint32_t *ret_len)

@@ -28,6 +28,7 @@ struct vdrv_vq {
 	uint16_t last_used;
 	uint16_t free_head;
 	unsigned num_free;
+	uint64_t busy[32768 / 64]; /* heads of the chains the device holds */
 };
 
 struct vdrv {
@@ -44,6 +45,9 @@ struct vdrv {
 	uint64_t edges;	      /* interrupt edges consumed so far */
 	unsigned interrupts;  /* handled (InterruptStatus read and acknowledged) */
 	uint32_t config_irqs; /* interrupts with VIRTIO_MMIO_INT_CONFIG */
+	/* Driven without virtio-mmio (vdrv_setup_direct): notifications are eventfds. */
+	bool direct;
+	int kick_fd[VDRV_MAX_VQS], call_fd[VDRV_MAX_VQS];
 };
 
 /* A buffer of a chain: device-readable, or device-writable if `write`. */
@@ -64,6 +68,15 @@ void vdrv_init(struct vdrv *v, struct xs_dom *d, unsigned vcpu, uint64_t base, u
 int vdrv_probe(struct vdrv *v, uint32_t device_id, uint64_t features, unsigned nvqs,
 	       uint16_t qsize);
 
+/*
+ * Queues for a device driven without virtio-mmio, by a test that plays the vhost-user
+ * front-end itself: nvqs split rings of qsize entries in guest RAM, `features`
+ * negotiated elsewhere; vdrv_kick() writes kick[q], vdrv_wait_any() waits for call[q]
+ * (the fds stay the caller's). Other register-level functions must not be used.
+ */
+int vdrv_setup_direct(struct vdrv *v, struct xs_dom *d, uint64_t features, unsigned nvqs,
+		      uint16_t qsize, const int *kick, const int *call);
+
 /* Expose a chain; *ret_head is its head descriptor. -ENOSPC if the ring is full. */
 int vdrv_add(struct vdrv *v, unsigned q, const struct vdrv_sg *sg, unsigned n, uint16_t *ret_head);
 /* QueueNotify. */
@@ -74,6 +87,15 @@ int vdrv_kick(struct vdrv *v, unsigned q);
  * length the device wrote. The chain's descriptors are freed.
  */
 int vdrv_wait_used(struct vdrv *v, unsigned q, uint16_t head, uint32_t *ret_len, int timeout_ms);
+/*
+ * The next used buffer of queue q, whichever outstanding chain it is (devices may
+ * complete out of order): waits for an interrupt only when the used ring holds nothing
+ * new, re-arming used_event first with VIRTIO_RING_F_EVENT_IDX (virtqueue_enable_cb).
+ * The chain's descriptors are freed. -ESHUTDOWN when, instead, the device set
+ * DEVICE_NEEDS_RESET (config interrupt, Status bit 0x40).
+ */
+int vdrv_wait_any(struct vdrv *v, unsigned q, uint16_t *ret_head, uint32_t *ret_len,
+		  int timeout_ms);
 /* add + kick + wait_used. */
 int vdrv_xfer(struct vdrv *v, unsigned q, const struct vdrv_sg *sg, unsigned n, uint32_t *ret_len);
 
