@@ -9,12 +9,15 @@
  *  2. A front-end that does not ack F_XEN_MMAP is dropped (as rust-vmm's `xen` build).
  *  3. --no-xen: 32-byte regions of the RAM memfd, ring addresses in another address
  *     space than descriptors (uva != gpa).
+ *  4. The same front-end, driver and checks against qemu-storage-daemon (FACTS 32), if
+ *     installed: the reference the xvdm tests are compared with.
  * Run as `sim-vhub-blk <vhub-blk> <libxensim.so>`.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,13 +28,15 @@
 #include <linux/virtio_config.h>
 
 #include "tests/xensim/blk-check.h"
-#include "tests/xensim/sim.h"
+#include "tests/xensim/sim-blk.h"
 #include "tests/xensim/vufe.h"
 
 #define DOMID	  2
 #define DISK_SIZE (16u << 20)
 #define QSIZE	  128
 #define PF(bit)	  (1ULL << (bit))
+/* Up to num_queues: qemu-storage-daemon 7.2 answers nothing for more than its struct. */
+#define CFG_LEN (offsetof(struct virtio_blk_config, num_queues) + 2)
 
 static struct sim sim;
 
@@ -53,8 +58,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* vhub-blk on a fresh disk, a front-end connected to it; returns the back-end's pid. */
-static pid_t start(struct vufe *f, const char *tag, bool xen, const char **ret_disk)
+/* vhub-blk (or qsd) on a fresh disk, a front-end connected to it; the back-end's pid. */
+static pid_t start(struct vufe *f, const char *tag, bool xen, bool qsd, const char **ret_disk)
 {
 	char sock[32], disk[32];
 	const char *s, *d;
@@ -65,32 +70,35 @@ static pid_t start(struct vufe *f, const char *tag, bool xen, const char **ret_d
 	snprintf(disk, sizeof(disk), "disk-%s.img", tag);
 	s = sim_path(&sim, sock);
 	d = make_disk(disk);
-	pid = sim_spawn_aux(&sim,
-			    (const char *const[]){ sim.program, "--socket", s, "--disk", d,
-						   xen ? NULL : "--no-xen", NULL },
-			    true);
+	if (qsd)
+		pid = sim_blk_qsd(&sim, d, s);
+	else
+		pid = sim_spawn_aux(&sim,
+				    (const char *const[]){ sim.program, "--socket", s, "--disk", d,
+							   xen ? NULL : "--no-xen", NULL },
+				    true);
 	ret = vufe_connect(f, s, 5000);
 	SIM_CHECK(&sim, !ret, "connect to vhub-blk (%s): %s", tag, strerror(-ret));
 	*ret_disk = d;
 	return pid;
 }
 
-static void run(struct xs_dom *d, bool xen, uint64_t rbuf)
+static void run(struct xs_dom *d, bool xen, bool qsd, uint64_t rbuf)
 {
 	uint64_t want = PF(VIRTIO_F_VERSION_1) | PF(VIRTIO_BLK_F_SEG_MAX) |
 			PF(VIRTIO_BLK_F_BLK_SIZE) | PF(VIRTIO_BLK_F_FLUSH);
 	uint64_t want_pf = PF(3) | PF(9) | (xen ? PF(17) : 0); /* REPLY_ACK, CONFIG, XEN_MMAP */
-	const char *tag = xen ? "xen" : "plain", *disk;
-	struct virtio_blk_config cfg;
+	const char *tag = qsd ? "qsd" : xen ? "xen" : "plain", *disk;
+	struct virtio_blk_config cfg = { 0 };
 	struct blk_check c;
 	struct vblk b;
 	struct vufe f;
 	double t0;
-	pid_t pid = start(&f, tag, xen, &disk);
+	pid_t pid = start(&f, tag, xen, qsd, &disk);
 	int ret, st;
 
 	if ((ret = vufe_negotiate(&f, want, want_pf, xen ? PF(17) : 0)) < 0 ||
-	    (ret = vufe_get_config(&f, 0, &cfg, sizeof(cfg))) < 0 || (ret = vufe_eventfds(&f)) < 0)
+	    (ret = vufe_get_config(&f, 0, &cfg, CFG_LEN)) < 0 || (ret = vufe_eventfds(&f)) < 0)
 		sim_fail(&sim, "%s: set-up: %s", tag, strerror(-ret));
 	SIM_CHECK(&sim, cfg.capacity == DISK_SIZE / 512, "%s: capacity %llu", tag,
 		  (unsigned long long)cfg.capacity);
@@ -105,11 +113,11 @@ static void run(struct xs_dom *d, bool xen, uint64_t rbuf)
 	t0 = now_s();
 	ret = blk_check_run(&c, 5000);
 	SIM_CHECK(&sim, !ret, "%s: %s", tag, c.what);
-	SIM_CHECK(&sim, !strcmp(c.id, "vhub-blk"), "%s: GET_ID \"%s\"", tag, c.id);
+	SIM_CHECK(&sim, qsd || !strcmp(c.id, "vhub-blk"), "%s: GET_ID \"%s\"", tag, c.id);
 	sim_note("%s: %u writes, %u reads, %u flush, %" PRIu64 " bytes compared, %" PRIu64
-		 " requests in %.3f s, %u calls",
+		 " requests in %.3f s, %u calls, GET_ID \"%s\"",
 		 tag, c.writes, c.reads, c.flushes, c.bytes_compared, b.completed, now_s() - t0,
-		 b.v.interrupts);
+		 b.v.interrupts, c.id);
 	blk_check_fini(&c);
 	vblk_remove(&b);
 	vufe_close(&f);
@@ -123,7 +131,7 @@ static void check_refused(void)
 {
 	struct vufe f;
 	const char *disk;
-	pid_t pid = start(&f, "noack", true, &disk);
+	pid_t pid = start(&f, "noack", true, false, &disk);
 	int ret = vufe_negotiate(&f, PF(VIRTIO_F_VERSION_1), PF(3), 0);
 	char c;
 
@@ -163,9 +171,13 @@ int main(int argc, char **argv)
 	hv_host_ram_layout(cfg.host_mem, banks);
 	d = hv_dom_create(sim.hv, DOMID, &cfg);
 	SIM_CHECK(&sim, d, "hv_dom_create");
-	run(d, true, banks[1].gpa); /* read buffers in the second bank */
+	run(d, true, false, banks[1].gpa); /* read buffers in the second bank */
 	check_privcmd(d, cfg.host_mem / 4096);
 	check_refused();
-	run(d, false, 0);
+	run(d, false, false, 0);
+	if (!access(SIM_QSD, X_OK))
+		run(d, false, true, 0);
+	else
+		sim_note("%s not installed: not compared", SIM_QSD);
 	sim_pass(&sim);
 }

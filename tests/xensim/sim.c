@@ -429,3 +429,61 @@ void sim_wait_xs(struct sim *s, const char *path, const char *value, int timeout
 	sim_fail(s, "%s is %s%s%s after %d ms, want %s", path, now ? "\"" : "",
 		 now ? now : "absent", now ? "\"" : "", timeout_ms, value ? value : "absent");
 }
+
+bool sim_has_device(struct sim *s, const char *type)
+{
+	const char *argv[] = { s->program, "--list-devices", NULL };
+	g_autofree char *out = NULL;
+	g_auto(GStrv) lines = NULL;
+	int status = 0;
+
+	/* Bounded by the test's watchdog; --list-devices does not touch Xen. */
+	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+			  NULL, &status, NULL) ||
+	    !g_spawn_check_wait_status(status, NULL))
+		return false;
+	lines = g_strsplit(out, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		g_auto(GStrv) w = g_strsplit_set(g_strstrip(*l), " \t", 2);
+
+		if (w[0] && !strcmp(w[0], type))
+			return true;
+	}
+	return false;
+}
+
+/* /proc/net/unix: "Num RefCount Protocol Flags Type St Inode Path"; listening: 0x10000. */
+static bool listening(const char *path)
+{
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (!g_file_get_contents("/proc/net/unix", &text, NULL, NULL))
+		return false;
+	lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		unsigned long flags;
+		char p[256];
+
+		if (sscanf(*l, "%*s %*s %*s %lx %*s %*s %*s %255s", &flags, p) == 2 &&
+		    (flags & 0x10000) && !strcmp(p, path))
+			return true;
+	}
+	return false;
+}
+
+void sim_wait_listen(struct sim *s, const char *path, pid_t pid, int timeout_ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int st;
+
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		if (listening(path))
+			return;
+		if (pid > 0 && !sim_aux_alive(s, pid, &st))
+			sim_fail(s, "helper %d exited (%s) before listening on %s", (int)pid,
+				 sim_status_str(st), path);
+		nanosleep(&ts, NULL);
+	}
+	sim_fail(s, "nothing listens on %s after %d ms", path, timeout_ms);
+}

@@ -65,6 +65,17 @@ bool sim_aux_alive(struct sim *s, pid_t pid, int *ret_status);
 /* Send sig (if not 0) and wait up to timeout_ms for it to end: its wait status (fails the
  * test on timeout, after SIGKILL). */
 int sim_aux_stop(struct sim *s, pid_t pid, int sig, int timeout_ms);
+/*
+ * Does `program --list-devices` name device type `type`? (For tests of a device xvdm
+ * may not have yet: they exit 77 until it does.)
+ */
+bool sim_has_device(struct sim *s, const char *type);
+/*
+ * Wait until a unix socket listens at path (/proc/net/unix), failing the test if helper
+ * pid (0: none) dies first or timeout_ms passes. Connecting to probe would count as a
+ * front-end for back-ends that serve one at a time.
+ */
+void sim_wait_listen(struct sim *s, const char *path, pid_t pid, int timeout_ms);
 /* "exit status 3", "killed by signal 11" */
 const char *sim_status_str(int status);
 
