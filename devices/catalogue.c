@@ -13,10 +13,26 @@
 #include "common/util.h"
 #include "devices/catalogue-internal.h"
 
+/* clang-format off */
 static const struct vdev_type *const types[] = {
 	&vdev_type_rng,
+	&vdev_type_vhu_blk,
+	&vdev_type_vhu_net,
+	&vdev_type_vhu_fs,
+	&vdev_type_vhu_gpu,
+	&vdev_type_vhu_vsock,
+	&vdev_type_vhu_i2c,
+	&vdev_type_vhu_gpio,
+	&vdev_type_vhu_snd,
+	&vdev_type_vhu_scmi,
+	&vdev_type_vhu_rng,
+	&vdev_type_vhu_input,
+	&vdev_type_vhu_can,
+	&vdev_type_vhu_console,
+	&vdev_type_vhu_device,
 	NULL,
 };
+/* clang-format on */
 
 G_DEFINE_QUARK(xvdm_vdev_error, vdev_error)
 

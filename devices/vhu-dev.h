@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The vhost-user device (inside devices/ only): one struct vdev whose queues are served
+ * by an external back-end. vhost-user.c owns the connection's life (connect or accept,
+ * negotiation, loss, reconnect) and the vdev_ops; vhu-rings.c hands the rings to the
+ * back-end in either memory mode and relays kicks and calls; vhu-types.c is the table
+ * of device types (blk, net, fs, ...).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <glib-unix.h>
+
+#include "common/util.h"
+#include "devices/catalogue.h"
+#include "devices/vdev.h"
+#include "devices/vhu-conn.h"
+
+struct svq;
+struct svq_area;
+struct vq;
+struct vhu_dev;
+
+enum vhu_mem_mode {
+	VHU_MEM_AUTO,
+	VHU_MEM_XEN_MMAP, /* zero copy: the back-end maps guest RAM (F_XEN_MMAP) */
+	VHU_MEM_SHADOW,	  /* shadow virtqueues in a memfd xvdm owns */
+};
+
+enum vhu_cfg_src {
+	VHU_CFG_NONE,	 /* no config space */
+	VHU_CFG_BACKEND, /* GET_CONFIG / SET_CONFIG (protocol feature CONFIG) */
+	VHU_CFG_LOCAL,	 /* built by xvdm from options (virtiofsd has no CONFIG, FACTS 35) */
+};
+
+/* One row per vhost-user device type (vhu-types.c). */
+struct vhu_type {
+	const struct vdev_type *vt; /* its catalogue row */
+	uint16_t nqueues;	    /* default queue count */
+	uint32_t cfg_size;
+	enum vhu_cfg_src cfg_src;
+	uint64_t dev_mask;	 /* device-specific feature bits taken from the back-end */
+	uint64_t local_features; /* bits xvdm implements itself (e.g. net MAC, STATUS) */
+	/* Type-specific options: queue count, local config. Optional. */
+	int (*setup)(struct vhu_dev *v, GHashTable *opts, GError **error);
+	/* Patch the back-end's config after each GET_CONFIG (e.g. blk num_queues). Optional. */
+	void (*fix_cfg)(struct vhu_dev *v);
+};
+
+/* Options common to every vhost-user type (vhost-user.c parses them). */
+struct vhu_opts {
+	char *socket;
+	bool server;
+	enum vhu_mem_mode mem;
+	unsigned reconnect_ms; /* 0: off */
+	size_t shadow_mem;     /* bounce bytes per queue */
+	uint32_t xen_flags;    /* xen_mmap_flags of each region */
+	int timeout_ms;
+	uint16_t nqueues;  /* from the type, or num-queues= */
+	uint32_t cfg_size; /* from the type, or config-size= */
+	uint32_t device_id;
+};
+
+struct vhu_queue {
+	struct vhu_dev *v;
+	unsigned index;
+	int kick_fd; /* eventfds, ours: -1 until the ring is set up */
+	int call_fd;
+	GSource *call_src;
+	GSource *more_src; /* shadow: svq_forward stopped by its budget (-EAGAIN) */
+	struct vq *vq;	   /* shadow: the guest ring */
+	struct svq *svq;   /* shadow: the ring the back-end sees */
+	bool set_up;	   /* handed to the back-end since the last start */
+};
+
+struct vhu_dev {
+	struct vdev vdev;
+	char *name; /* a copy of vdev.name for the connection's log lines */
+	const struct vhu_type *type;
+	struct vhu_opts o;
+	struct vhu_conn conn;
+	struct vhu_backend_handler bh;
+	GMainContext *ctx; /* where every source of the device lives */
+
+	uint64_t dev_mask;	/* the type's mask, adjusted by its setup hook */
+	uint32_t scanouts;	/* gpu: num_scanouts when the back-end says 0 */
+	enum vhu_mem_mode mode; /* resolved at negotiation */
+	bool known;		/* the back-end's features are known (negotiated once) */
+	uint64_t offered;	/* features offered to the driver (0 until known) */
+	bool running;		/* start() succeeded: rings are (or were) with the back-end */
+	bool resume;		/* the back-end went away while running: resume on reconnect */
+
+	int listen_fd; /* server mode */
+	int chan_fd;   /* our end of the back-end channel */
+	GSource *listen_src;
+	GSource *sock_src;
+	GSource *chan_src;
+	GSource *retry_src;
+	GSource *down_src;
+
+	uint8_t cfg[VDEV_MAX_CFG_SIZE];
+	struct svq_area *area;
+	int inflight_fd;
+	struct vhu_inflight inflight;
+	struct vhu_queue *q; /* nqueues */
+};
+
+static inline struct vhu_dev *vhu_of(struct vdev *d)
+{
+	return container_of(d, struct vhu_dev, vdev);
+}
+
+/* vhost-user.c: the constructor every catalogue row of vhu-types.c points to. */
+int vhu_create(const struct vdev_type *t, const struct vdev_params *p, struct vdev **ret,
+	       GError **error);
+/*
+ * vhost-user.c: option key (NULL opts or absent key: 0, *ret untouched), a number up to
+ * max with an optional K/M/G suffix (1, *ret set), or -EINVAL with *error set.
+ */
+int vhu_opt_u64(GHashTable *opts, const char *key, uint64_t max, uint64_t *ret, const char *name,
+		GError **error);
+/* vhu-types.c */
+const struct vhu_type *vhu_type_of(const struct vdev_type *t);
+/* vhost-user.c: attach a GLib source to the device's context. */
+GSource *vhu_watch(struct vhu_dev *v, GSource *s, GSourceFunc fn, gpointer data);
+void vhu_unwatch(GSource **s);
+
+/* vhu-rings.c */
+/* The virtio features to send with SET_FEATURES (bit 30 included when offered). */
+uint64_t vhu_backend_features(struct vhu_dev *v);
+/* DRIVER_OK, or resume after a reconnect (v->resume): hand every ready ring over. */
+int vhu_rings_start(struct vhu_dev *v);
+/* Take the rings back (GET_VRING_BASE, RESET_DEVICE where negotiated) and drop them. */
+void vhu_rings_stop(struct vhu_dev *v);
+void vhu_rings_kick(struct vhu_dev *v, unsigned q);
+/* The back-end signalled queue q (call eventfd or VRING_CALL on the channel). */
+void vhu_rings_called(struct vhu_dev *v, unsigned q);
