@@ -2,7 +2,8 @@
 /*
  * The shadow area (devices/svq.h): one memfd per device that the vhost-user back-end
  * maps as its only memory region, and a first-fit allocator of the runs the queues
- * carve out of it (a few per device, so a sorted list).
+ * carve out of it (a few per device, so a sorted list); and the bitmaps of the queues'
+ * bounce pools.
  *
  * Trust boundary: the back-end receives the fd and may do with it what the kernel
  * lets it. Truncating the file would make our accesses to the mapping fault (SIGBUS),
@@ -118,4 +119,35 @@ void svq_area_release(struct svq_area *a, struct svq_run *run)
 		link = &(*link)->next;
 	if (*link)
 		*link = run->next;
+}
+
+/* --- bounce pool bitmaps (one bit per chunk, set = in use) --- */
+
+/* The first index >= pos whose bit is `set`, or n. */
+uint32_t svq_bm_find(const uint64_t *bm, uint32_t n, uint32_t pos, bool set)
+{
+	while (pos < n) {
+		uint64_t w = set ? bm[pos / 64] : ~bm[pos / 64];
+
+		w &= ~0ULL << (pos % 64);
+		if (w)
+			return MIN((pos & ~63U) + (uint32_t)__builtin_ctzll(w), n);
+		pos = (pos & ~63U) + 64;
+	}
+	return n;
+}
+
+void svq_bm_assign(uint64_t *bm, uint32_t pos, uint32_t cnt, bool set)
+{
+	while (cnt) {
+		uint32_t bit = pos % 64, k = MIN(cnt, 64 - bit);
+		uint64_t mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << bit;
+
+		if (set)
+			bm[pos / 64] |= mask;
+		else
+			bm[pos / 64] &= ~mask;
+		pos += k;
+		cnt -= k;
+	}
 }

@@ -176,37 +176,6 @@ static uint8_t *avail_event(struct svq *s)
 	       sizeof(struct vring_used_elem) * (size_t)s->num;
 }
 
-/* --- the bounce bitmap --- */
-
-/* The first index >= pos whose bit is `set`, or n. */
-static uint32_t bm_find(const uint64_t *bm, uint32_t n, uint32_t pos, bool set)
-{
-	while (pos < n) {
-		uint64_t w = set ? bm[pos / 64] : ~bm[pos / 64];
-
-		w &= ~0ULL << (pos % 64);
-		if (w)
-			return MIN((pos & ~63U) + (uint32_t)__builtin_ctzll(w), n);
-		pos = (pos & ~63U) + 64;
-	}
-	return n;
-}
-
-static void bm_assign(uint64_t *bm, uint32_t pos, uint32_t cnt, bool set)
-{
-	while (cnt) {
-		uint32_t bit = pos % 64, k = MIN(cnt, 64 - bit);
-		uint64_t mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << bit;
-
-		if (set)
-			bm[pos / 64] |= mask;
-		else
-			bm[pos / 64] &= ~mask;
-		pos += k;
-		cnt -= k;
-	}
-}
-
 static uint64_t chunks_for(const struct svq *s, uint64_t bytes)
 {
 	return DIV_ROUND_UP(bytes, s->chunk);
@@ -350,8 +319,8 @@ static int find_runs(struct svq *s, uint64_t bytes, bool wr, uint32_t *pos, stru
 	uint64_t want = chunks_for(s, bytes);
 
 	while (want) {
-		uint32_t a = bm_find(s->bitmap, s->nchunks, *pos, false);
-		uint32_t b = bm_find(s->bitmap, s->nchunks, a, true);
+		uint32_t a = svq_bm_find(s->bitmap, s->nchunks, *pos, false);
+		uint32_t b = svq_bm_find(s->bitmap, s->nchunks, a, true);
 		uint32_t n = (uint32_t)MIN((uint64_t)(b - a), want);
 
 		/* a < nchunks: free_chunks said there is enough. */
@@ -401,7 +370,7 @@ static int alloc_chain(struct svq *s, const struct vq_elem *e, uint16_t *ret_hea
 
 		s->free_head = s->desc[id].next;
 		s->free_descs--;
-		bm_assign(s->bitmap, p[i].chunk, n, true);
+		svq_bm_assign(s->bitmap, p[i].chunk, n, true);
 		s->free_chunks -= n;
 		s->desc[id].chunk = p[i].chunk;
 		s->desc[id].len = p[i].len;
@@ -429,7 +398,7 @@ static void free_chain(struct svq *s, uint16_t head)
 		uint16_t next = d->next;
 		uint32_t n = (uint32_t)chunks_for(s, d->len);
 
-		bm_assign(s->bitmap, d->chunk, n, false);
+		svq_bm_assign(s->bitmap, d->chunk, n, false);
 		s->free_chunks += n;
 		d->next = s->free_head;
 		s->free_head = id;
@@ -760,4 +729,83 @@ int svq_restart(struct svq *s)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	store16(avail_idx(s), n);
 	return n;
+}
+
+/* --- self-check (tests, fuzzing) --- */
+
+/* Mark n chunks from c in seen; false when one is seen already or free in the pool. */
+static bool check_chunks(const struct svq *s, uint64_t *seen, uint32_t c, uint32_t n)
+{
+	for (; n; c++, n--) {
+		if (c >= s->nchunks || seen[c / 64] & (1ULL << (c % 64)) ||
+		    !(s->bitmap[c / 64] & (1ULL << (c % 64))))
+			return false;
+		seen[c / 64] |= 1ULL << (c % 64);
+	}
+	return true;
+}
+
+/* One chain: its descriptors unseen, its runs owned, its byte counts the request's. */
+static bool check_chain(const struct svq *s, uint16_t head, uint8_t *dseen, uint64_t *seen,
+			unsigned *ret_chunks)
+{
+	const struct vq_elem *e = &s->req[head].elem;
+	uint64_t rd = 0, wr = 0;
+	uint16_t id = head;
+
+	for (;;) {
+		const struct svq_desc *d = &s->desc[id];
+		uint32_t n = (uint32_t)chunks_for(s, d->len);
+
+		if (dseen[id] || !d->len || !check_chunks(s, seen, d->chunk, n))
+			return false;
+		dseen[id] = 1;
+		*ret_chunks += n;
+		if (d->flags & VRING_DESC_F_WRITE)
+			wr += d->len;
+		else if (wr)
+			return false;
+		else
+			rd += d->len;
+		if (!(d->flags & VRING_DESC_F_NEXT))
+			break;
+		id = d->next;
+		if (id >= s->num)
+			return false;
+	}
+	return rd == e->rd_len && wr == e->wr_len;
+}
+
+static bool check_all(const struct svq *s, uint8_t *dseen, uint64_t *seen)
+{
+	unsigned nfree = 0, reqs = 0, busy = 0, segs = 0, chunks = 0, set = 0, i;
+	uint16_t id, prev = SVQ_NONE;
+
+	for (id = s->free_head; id != SVQ_NONE; id = s->desc[id].next, nfree++)
+		if (id >= s->num || dseen[id]++)
+			return false;
+	for (id = s->first; id != SVQ_NONE; prev = id, id = s->req[id].next, reqs++) {
+		if (id >= s->num || reqs == s->num || !s->req[id].busy || s->req[id].prev != prev ||
+		    !check_chain(s, id, dseen, seen, &chunks))
+			return false;
+		segs += s->req[id].elem.n_rd + s->req[id].elem.n_wr;
+	}
+	for (i = 0; i < s->num; i++)
+		busy += s->req[i].busy;
+	for (i = 0; i < DIV_ROUND_UP(s->nchunks, 64); i++)
+		set += (unsigned)__builtin_popcountll(s->bitmap[i]);
+	return s->last == prev && nfree == s->free_descs && reqs == s->inflight && busy == reqs &&
+	       segs == s->inflight_segs && chunks == set && set == s->nchunks - s->free_chunks &&
+	       (uint16_t)(s->avail_idx - s->last_used) == s->inflight;
+}
+
+int svq_check(struct svq *s)
+{
+	uint8_t *dseen = g_new0(uint8_t, s->num);
+	uint64_t *seen = g_new0(uint64_t, DIV_ROUND_UP(s->nchunks, 64));
+	bool ok = check_all(s, dseen, seen);
+
+	g_free(seen);
+	g_free(dseen);
+	return ok ? 0 : -EUCLEAN;
 }

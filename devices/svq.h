@@ -134,3 +134,10 @@ unsigned svq_inflight(struct svq *s);
  * requests re-posted: kick the back-end once it is set up when that is > 0.
  */
 int svq_restart(struct svq *s);
+
+/*
+ * For tests and fuzzing: 0 when the queue's private accounting is consistent
+ * (descriptors free or in exactly one chain, bounce chunks owned by exactly one
+ * descriptor, counters and submission order agree), else -EUCLEAN. O(num + chunks).
+ */
+int svq_check(struct svq *s);

@@ -254,9 +254,17 @@ static gboolean down_cb(gpointer data)
 static void conn_down(struct vhu_conn *c, int err)
 {
 	struct vhu_dev *v = container_of(c, struct vhu_dev, conn);
+	GSource *s;
 
-	if (!v->down_src) /* deferred: we may be deep inside a request */
-		v->down_src = vhu_watch(v, g_idle_source_new(), down_cb, v);
+	if (v->down_src) /* deferred: we may be deep inside a request */
+		return;
+	/*
+	 * At the socket watch's priority: that watch stays readable (EOF) until down_cb
+	 * removes it, and an idle-priority source would never be dispatched (busy loop).
+	 */
+	s = g_idle_source_new();
+	g_source_set_priority(s, G_PRIORITY_DEFAULT);
+	v->down_src = vhu_watch(v, s, down_cb, v);
 }
 
 static const struct vhu_conn_ops conn_ops = { .down = conn_down };

@@ -72,6 +72,7 @@ static void ts_setup(struct ts *t, uint16_t gnum, uint16_t snum, size_t bounce, 
 
 static void ts_teardown(struct ts *t)
 {
+	g_assert_cmpint(svq_check(t->s), ==, 0);
 	fake_be_fini(&t->be);
 	svq_free(t->s);
 	svq_area_free(t->area);
@@ -127,14 +128,21 @@ static uint16_t greq1(struct ts *t, uint64_t gpa, uint32_t len, bool wr)
 	return greq(t, &sg, 1);
 }
 
+/* Each call also checks the queue's private accounting (svq_check). */
 static int fwd(struct ts *t)
 {
-	return svq_forward(t->s, &t->kick, &t->notify);
+	int r = svq_forward(t->s, &t->kick, &t->notify);
+
+	g_assert_cmpint(svq_check(t->s), ==, 0);
+	return r;
 }
 
 static int cpl(struct ts *t)
 {
-	return svq_complete(t->s, &t->notify);
+	int r = svq_complete(t->s, &t->notify);
+
+	g_assert_cmpint(svq_check(t->s), ==, 0);
+	return r;
 }
 
 static uint16_t be_take(struct ts *t)
