@@ -34,8 +34,10 @@ static void st32(uint8_t *p, uint32_t v)
 	__atomic_store_n((uint32_t *)(void *)p, htole32(v), __ATOMIC_RELAXED);
 }
 
-static void mark(struct fake_be *b, const uint8_t *p, size_t len, uint8_t own)
+static void mark(struct fake_be *b, const void *ptr, size_t len, uint8_t own)
 {
+	const uint8_t *p = ptr;
+
 	if (p >= b->region && range_ok((uint64_t)(p - b->region), len, b->size))
 		memset(b->owner + (p - b->region), own, len);
 }
@@ -241,6 +243,11 @@ void fake_be_set_avail_event(struct fake_be *b, uint16_t idx)
 uint16_t fake_be_used_event(struct fake_be *b)
 {
 	return ld16(b->avail + 4 + 2 * (size_t)b->num);
+}
+
+void fake_be_reserve(struct fake_be *b, const void *p, size_t len)
+{
+	mark(b, p, len, OWN_RING);
 }
 
 void fake_be_reset(struct fake_be *b)

@@ -84,5 +84,8 @@ void fake_be_set_avail_event(struct fake_be *b, uint16_t idx);
 /* used_event as the driver wrote it. */
 uint16_t fake_be_used_event(struct fake_be *b);
 
+/* Bytes of the region no buffer may overlap (e.g. other queues' parts of the area). */
+void fake_be_reserve(struct fake_be *b, const void *p, size_t len);
+
 /* A new back-end after a reconnection: ring indices 0, nothing taken. */
 void fake_be_reset(struct fake_be *b);
