@@ -73,6 +73,7 @@ struct vhu_queue {
 	struct vq *vq;	   /* shadow: the guest ring */
 	struct svq *svq;   /* shadow: the ring the back-end sees */
 	bool set_up;	   /* handed to the back-end since the last start */
+	bool rekick;	   /* shadow resume: requests were re-posted, kick once set up */
 };
 
 struct vhu_dev {

@@ -275,6 +275,7 @@ static int queue_base(struct vhu_dev *v, struct vhu_queue *q, struct vhu_vring_a
 			r = svq_restart(q->svq); /* in-flight requests re-posted from index 0 */
 			if (r < 0)
 				return r;
+			q->rekick = r > 0;
 		}
 		svq_set_event_idx(q->svq,
 				  vhu_backend_features(v) & (1ULL << VIRTIO_RING_F_EVENT_IDX));
@@ -396,10 +397,16 @@ int vhu_rings_start(struct vhu_dev *v)
 		return r;
 	}
 	v->running = true;
-	/* Anything the guest queued meanwhile (or a resumed ring's backlog): go. */
-	for (i = 0; i < v->vdev.nqueues; i++)
-		if (v->q[i].set_up && (v->resume || v->mode == VHU_MEM_SHADOW))
+	/* Anything the guest queued meanwhile, or a resumed ring's backlog: go. */
+	for (i = 0; i < v->vdev.nqueues; i++) {
+		if (!v->q[i].set_up)
+			continue;
+		if (v->q[i].rekick)
+			eventfd_signal(v->q[i].kick_fd);
+		v->q[i].rekick = false;
+		if (v->resume || v->mode == VHU_MEM_SHADOW)
 			vhu_rings_kick(v, i);
+	}
 	v->resume = false;
 	return 0;
 }
