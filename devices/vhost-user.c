@@ -13,8 +13,9 @@
  * the back-end has been negotiated with once. On loss (hang-up, protocol error,
  * timeout) the connection is latched down; with reconnect on we retry every
  * `reconnect` ms (or accept again), renegotiate, and if the driver was running resume
- * its rings where they were; otherwise, or when that fails, the device is marked
- * broken (DEVICE_NEEDS_RESET + config interrupt). xvdm never exits because of a
+ * its rings where they were (a driver that becomes ready meanwhile gets its rings
+ * handed over then); otherwise, or when the new back-end refuses them, the device is
+ * marked broken (DEVICE_NEEDS_RESET + config interrupt). xvdm never exits because of a
  * back-end.
  *
  * Trust boundary: the back-end (through devices/vhu-conn.c, which checks every
@@ -350,8 +351,10 @@ static int session_open(struct vhu_dev *v, int fd)
 		v->conn.proto);
 	if (v->resume && !v->vdev.broken) {
 		r = vhu_rings_start(v);
+		if (r < 0 && !v->conn.up)
+			return 0; /* lost again meanwhile: the next back-end resumes them */
 		if (r < 0) {
-			vdev_set_broken(&v->vdev, "resuming the rings on the new back-end failed");
+			vdev_set_broken(&v->vdev, "the new back-end refused the rings");
 			return 0; /* the connection itself is fine */
 		}
 		log_msg("%s: rings resumed", v->vdev.name);
@@ -455,7 +458,17 @@ static int connect_at_create(struct vhu_dev *v, GError **error)
 
 static int vhu_start(struct vdev *d)
 {
-	return vhu_rings_start(vhu_of(d));
+	struct vhu_dev *v = vhu_of(d);
+
+	if (!v->conn.up && v->known && v->o.reconnect_ms) {
+		/* The back-end is on its way back: it gets the rings when it is. */
+		log_msg("%s: driver ready while the back-end is away: rings handed over on "
+			"reconnect",
+			d->name);
+		v->running = v->resume = true;
+		return 0;
+	}
+	return vhu_rings_start(v);
 }
 
 static void vhu_kick(struct vdev *d, unsigned q)

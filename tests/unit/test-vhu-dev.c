@@ -731,6 +731,28 @@ static void test_reconnect_features_changed(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(fake_backend_count(f->fb, VHU_SET_VRING_ENABLE), ==, 1);
 }
 
+static void test_start_while_away(struct fx *f, gconstpointer data)
+{
+	uint16_t last = 0;
+
+	f->fb = fake_backend_new(f->path, QSD_FEATURES, QSD_PROTO);
+	g_assert_cmpint(create(f, "vhost-user-blk", "mem=shadow,reconnect=1", NULL), ==, 0);
+	fake_backend_drop(f->fb);
+	g_assert_true(spin_until(fake_backend_count(f->fb, 0) > 0 && !f->fb->connected, 500));
+	spin_ms(50); /* the loss is seen */
+	/* the driver comes up while the back-end is away: no DEVICE_NEEDS_RESET */
+	drive(f->d, V1, 1);
+	g_assert_true(f->d->started);
+	g_assert_false(f->d->broken);
+	guest_post(f, 0, "early");
+	vdev_kick(f->d, 0);
+	g_assert_true(spin_until(fake_backend_count(f->fb, VHU_SET_VRING_ENABLE) == 1, 4000));
+	g_assert_true(spin_until(fake_backend_kicks(f->fb, 0) >= 1, 2000));
+	backend_serve_one(f->fb, &last, "early", "late");
+	g_assert_true(spin_until(f->bus.used[0] >= 1, 2000));
+	expect_guest_used(f, 1, 0, "late");
+}
+
 static void test_server_mode(struct fx *f, gconstpointer data)
 {
 	g_assert_cmpint(create(f, "vhost-user-blk", "server=on,mem=shadow", NULL), ==, 0);
@@ -765,6 +787,7 @@ int main(int argc, char **argv)
 	FX_TEST("/vhu/dev/reconnect/shadow-resume", test_reconnect_shadow);
 	FX_TEST("/vhu/dev/reconnect/xen-base", test_reconnect_xen_base);
 	FX_TEST("/vhu/dev/reconnect/features-changed", test_reconnect_features_changed);
+	FX_TEST("/vhu/dev/reconnect/start-while-away", test_start_while_away);
 	FX_TEST("/vhu/dev/server-mode", test_server_mode);
 	return g_test_run();
 }
