@@ -15,8 +15,9 @@
 #   $WORK/out/dom0-blk.cpio.gz  dom0.cpio.gz followed by a second gzip'd cpio archive (the
 #                           kernel unpacks concatenated archives in order) with what only the
 #                           blk test needs: /usr/bin/qemu-storage-daemon and its libraries
-#                           (from $WORK/debs-qsd; its closure is checked too),
-#                           /etc/xvdm/xvdm-blk.conf and /root/domU-blk.cfg.
+#                           (from $WORK/debs-qsd; its closure is checked too), /usr/bin/vhub-blk
+#                           (from VHUB_BIN, default $WORK/out/vhub-blk-arm64, made by
+#                           cross-build.sh), /etc/xvdm/xvdm-blk.conf, /root/domU-blk*.cfg.
 #                           So the rng test's dom0 stays as small as it was.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -161,7 +162,15 @@ if [ "${WITH_BLK:-0}" = 1 ]; then
 	cp "$B/qsd/usr/bin/qemu-storage-daemon" "$Q/usr/bin/"
 	rm -rf "${Q:?}"/usr/share "$Q"/etc/{fuse.conf,pkcs11} "$Q"/usr/lib/aarch64-linux-gnu/pkcs11
 	seen=$(check_closure "$Q/usr/bin/qemu-storage-daemon" "$R" "$Q") || { echo "$seen"; exit 1; }
-	cp "$E2E_DIR/domU-blk.cfg" "$Q/root/"
+	VHUB_BIN=${VHUB_BIN:-$OUT/vhub-blk-arm64}
+	if [ -f "$VHUB_BIN" ]; then
+		install -m 755 "$VHUB_BIN" "$Q/usr/bin/vhub-blk"
+		v=$(check_closure "$Q/usr/bin/vhub-blk" "$R" "$Q") || { echo "$v"; exit 1; }
+		echo "vhub-blk in dom0-blk; runtime closure (all present):$v"
+	else
+		echo "WARNING: no vhub-blk binary at $VHUB_BIN: dom0-blk is built without it"
+	fi
+	cp "$E2E_DIR/domU-blk.cfg" "$E2E_DIR/domU-blk-xen.cfg" "$Q/root/"
 	cp "$E2E_DIR/xvdm-blk.conf" "$Q/etc/xvdm/"
 	(cd "$Q" && find . | cpio -o -H newc --quiet | gzip -1 > "$B/dom0-blk-add.cpio.gz")
 	cat "$OUT/dom0.cpio.gz" "$B/dom0-blk-add.cpio.gz" > "$OUT/dom0-blk.cpio.gz"

@@ -7,7 +7,9 @@
 #   2. a meson cross file for it, $WORK/arm64-cross.ini;
 #   3. meson setup + compile of the project source tree into $WORK/build-arm64 (out of
 #      tree: the source tree is not touched), only the xvdm executable;
-#   4. the binary is copied to $WORK/out/xvdm-arm64 and its DT_NEEDED printed.
+#   4. the binary is copied to $WORK/out/xvdm-arm64 and its DT_NEEDED printed;
+#   5. the blk test's own back-end, tests/backends/vhub-blk (plain libc), the same way:
+#      $WORK/out/vhub-blk-arm64 (only when WITH_BLK=1).
 # Idempotent: the sysroot is re-unpacked only when its package set changed; meson
 # rebuilds incrementally. Env: BUILD_DIR (default $WORK/build-arm64), SRC_ROOT.
 set -euo pipefail
@@ -75,6 +77,14 @@ if [ ! -f "$B/build.ninja" ] || [ "$(cat "$B/.xvdm-source" 2>/dev/null)" != "$SR
 	echo "$SRC_ROOT" > "$B/.xvdm-source"
 fi
 meson compile -C "$B" xvdm
+if [ "${WITH_BLK:-0}" = 1 ]; then
+	meson compile -C "$B" vhub-blk
+	VHUB=$(find "$B" -name vhub-blk -type f -perm -u+x | head -1)
+	[ -n "$VHUB" ] || { echo "no vhub-blk executable under $B"; exit 1; }
+	mkdir -p "$WORK/out"
+	cp "$VHUB" "$WORK/out/vhub-blk-arm64"
+	echo "vhub-blk: $VHUB -> $WORK/out/vhub-blk-arm64 ($(stat -c %s "$VHUB") bytes)"
+fi
 BIN=$(find "$B" -name xvdm -type f -perm -u+x | head -1)
 [ -n "$BIN" ] || { echo "no xvdm executable under $B"; exit 1; }
 aarch64-linux-gnu-readelf -h "$BIN" | grep -q AArch64 ||

@@ -6,14 +6,18 @@
 # its log and power off. Every result is an "E2E:" line; the domU's console is relayed as
 # "U<round>| " lines and xvdm's log as "XVDM| " lines. tests/e2e/e2e.sh judges them.
 # The blk test (e2e.test=blk, dom0-blk.cpio.gz) first writes a 16 MiB image of random bytes
-# (/root/disk.raw, md5 of the whole and of three regions printed), starts Debian's
-# qemu-storage-daemon exporting it as vhost-user-blk on /run/vub.sock and waits for the
-# socket; xvdm runs with /etc/xvdm/xvdm-blk.conf (the slot as vhost-user-blk on that socket),
-# the domU reads and writes /dev/vda (domU-init.sh), and after each xl destroy dom0 prints
-# the md5s of the image's regions again and checks that qemu-storage-daemon still runs; its
-# log is printed as "QSD| " lines at the end.
+# (/root/disk.raw, md5 of the whole and of three regions printed) and serves it twice as
+# vhost-user-blk: Debian's qemu-storage-daemon on /run/vub.sock and our vhub-blk (F_XEN_MMAP:
+# it maps guest RAM itself through /dev/xen/privcmd) on /run/vhub.sock, and waits for both
+# sockets. xvdm runs with /etc/xvdm/xvdm-blk.conf: slot xvda = qemu-storage-daemon in
+# mem=shadow, slot xvdb = vhub-blk in mem=xen-mmap. Round 1 creates the domU with an xvda
+# disk (domU-blk.cfg), round 2 with an xvdb disk (domU-blk-xen.cfg); each time the domU
+# reads and writes /dev/vda (domU-init.sh), and after each xl destroy dom0 prints the md5s
+# of the image's regions again and checks that both back-ends still run. Their logs are
+# printed at the end as "QSD| " and "VHUB| " lines.
 # Kernel cmdline knobs (dom0 bootargs):
-#   e2e.test=rng|blk   the scenario (default rng); blk: default e2e.rounds=1
+#   e2e.test=rng|blk   the scenario (default rng); blk: e2e.rounds=1 is qemu-storage-daemon
+#                      (shadow) only
 #   e2e.dm=xvdm|fake   xvdm (default): run /usr/bin/xvdm; fake: a shell loop plays only the
 #                      backend's xenstore handshake (state 1->2, 5->6), and the domU is told
 #                      e2e.dry=1 (it must not touch the unserved virtio-mmio window)
@@ -45,19 +49,18 @@ ROUNDS=$(arg e2e.rounds)
 WAIT=$(arg e2e.wait); WAIT=${WAIT:-300}
 XLV=$(arg e2e.xlv); XLV=${XLV:--v}
 LOGMAX=$(arg e2e.logmax); LOGMAX=${LOGMAX:-600}
-CFG=/root/domU-rng.cfg
+CFGS=/root/domU-rng.cfg # round N uses the Nth (or the last)
 XCONF=/etc/xvdm/xvdm.conf
 case $TEST in
 blk)
-	CFG=/root/domU-blk.cfg
+	CFGS="/root/domU-blk.cfg /root/domU-blk-xen.cfg"
 	XCONF=/etc/xvdm/xvdm-blk.conf
-	ROUNDS=${ROUNDS:-1}
 	;;
 esac
 ROUNDS=${ROUNDS:-2}
 CON=/var/log/xen/console/guest-domU.log
 XLOG=/var/log/xvdm.log
-say "test $TEST: $CFG, $XCONF, $ROUNDS round(s)"
+say "test $TEST: $CFGS, $XCONF, $ROUNDS round(s)"
 
 for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc loop; do
 	modprobe $m || say "modprobe $m failed"
@@ -101,8 +104,8 @@ blk_md5s() { # label
 		"window $(md5r $BLK_WR_AT_MIB $BLK_WR_MIB)," \
 		"after $(md5r $((BLK_WR_AT_MIB + BLK_WR_MIB)) $((IMG_MIB - BLK_WR_AT_MIB - BLK_WR_MIB)))"
 }
-QSD_PID=
-QLOG=/var/log/qsd.log
+QSD_PID= VHUB_PID=
+QLOG=/var/log/qsd.log VLOG=/var/log/vhub.log
 if [ "$TEST" = blk ]; then
 	dd if=/dev/urandom of=$IMG bs=1M count=$IMG_MIB 2>/dev/null
 	say "blk: image $IMG size $(stat -c %s $IMG) bytes (random)"
@@ -124,6 +127,21 @@ if [ "$TEST" = blk ]; then
 		fi
 	else
 		say "qsd: no qemu-storage-daemon in this image (boot dom0-blk.cpio.gz)"
+	fi
+	if command -v vhub-blk >/dev/null; then
+		T0=$(up)
+		vhub-blk --socket /run/vhub.sock --disk $IMG > $VLOG 2>&1 &
+		VHUB_PID=$!
+		i=0
+		while [ ! -S /run/vhub.sock ] && [ $i -lt 300 ] && alive $VHUB_PID; do sleep 0.05; i=$((i + 1)); done
+		if [ -S /run/vhub.sock ]; then
+			say "vhub: socket /run/vhub.sock appeared $(since "$T0") s after start (pid $VHUB_PID)"
+		else
+			say "vhub: NO socket /run/vhub.sock $(since "$T0") s after start"
+			sed 's/^/VHUB| /' $VLOG
+		fi
+	else
+		say "vhub: no vhub-blk in this image"
 	fi
 fi
 
@@ -173,6 +191,7 @@ esac
 # round N: create, wait for the domU's END marker, relay its console, destroy (timed)
 round() {
 	n=$1
+	CFG=$(echo $CFGS | awk -v n="$n" '{print $(n <= NF ? n : NF)}')
 	off=$(stat -c %s $CON 2>/dev/null || echo 0)
 	T0=$(up)
 	say "R$n: xl create $CFG at uptime $T0 s"
@@ -230,8 +249,15 @@ round() {
 		else
 			say "R$n: qemu-storage-daemon NOT running after xl destroy"
 		fi
-		blk_md5s "R$n: after destroy"
 	fi
+	if [ -n "$VHUB_PID" ]; then
+		if alive $VHUB_PID; then
+			say "R$n: vhub-blk still running after xl destroy (pid $VHUB_PID)"
+		else
+			say "R$n: vhub-blk NOT running after xl destroy"
+		fi
+	fi
+	if [ "$TEST" = blk ]; then blk_md5s "R$n: after destroy"; fi
 }
 
 r=1
@@ -271,6 +297,13 @@ if [ -n "$QSD_PID" ]; then
 	say "qsd: exit status $? after SIGTERM; ---- qemu-storage-daemon log ($(wc -l < $QLOG) lines) ----"
 	tail -n 100 $QLOG | tr -d '\r' | sed 's/^/QSD| /'
 	say "---- end of qemu-storage-daemon log ----"
+fi
+if [ -n "$VHUB_PID" ]; then
+	kill -TERM $VHUB_PID 2>/dev/null
+	wait $VHUB_PID
+	say "vhub: exit status $? after SIGTERM; ---- vhub-blk log ($(wc -l < $VLOG) lines) ----"
+	tail -n 100 $VLOG | tr -d '\r' | sed 's/^/VHUB| /'
+	say "---- end of vhub-blk log ----"
 fi
 free -m | sed -n 2p
 say "dom0 done at uptime $(up) s"

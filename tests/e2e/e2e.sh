@@ -6,11 +6,12 @@
 # virtio_mmio + virtio_rng and reads 64 KiB from /dev/hwrng; dom0 destroys it (timed), checks
 # that xvdm survived, creates it again (new domid, served again), destroys it again, then
 # stops xvdm with SIGTERM. Pass/fail comes from the markers in the serial log.
-# The blk test (a second boot) serves the slot as vhost-user-blk instead: dom0 runs Debian's
-# arm64 qemu-storage-daemon exporting a 16 MiB image of random bytes on /run/vub.sock and xvdm
-# forwards the guest's virtio-blk to it (mem=shadow); the domU reads all of /dev/vda, writes
-# 1 MiB and reads it back; after xl destroy, dom0's md5s of the image file must match what
-# the domU read and wrote. Not run by default yet (TESTS=blk to run it).
+# The blk test (a second boot) serves the slot as vhost-user-blk instead, backed by a 16 MiB
+# image of random bytes in dom0: round 1 through Debian's arm64 qemu-storage-daemon with
+# xvdm in mem=shadow, round 2 through our vhub-blk (tests/backends) in mem=xen-mmap (the
+# back-end maps guest RAM itself). Each time the domU reads all of /dev/vda, writes 1 MiB and
+# reads it back; after xl destroy, dom0's md5s of the image file must match what the domU
+# read and wrote. Not run by default yet (TESTS=blk to run it).
 #
 # Usage: tests/e2e/e2e.sh [--dry-run] [--demo]
 #   --dry-run  boot with a fake backend (a shell loop doing only libxl's xenstore handshake)
@@ -20,7 +21,8 @@
 #   --demo     at the end, also print the domU console and an excerpt of xvdm's log.
 # Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS (any of "rng blk dry
 #      blk-dry", one boot each; default "rng"; blk-dry = the blk lab with the fake backend:
-#      qemu-storage-daemon comes up, the domU only loads virtio_blk), BLK_ROUNDS (default 1),
+#      qemu-storage-daemon comes up, the domU only loads virtio_blk), BLK_ROUNDS (default 2;
+#      1 = only the qemu-storage-daemon/shadow round),
 #      SKIP_FETCH=1, TIMEOUT (per boot, default 900 s), DESTROY_MAX (s, default 9.5),
 #      E2E_ARGS (extra dom0 knobs, e.g. "e2e.shell=1 e2e.logmax=0"), VERBOSE=1 (build
 #      output on the terminal; otherwise in $WORK/logs/), INTERACTIVE=1 (build, then boot
@@ -42,7 +44,7 @@ for a in "$@"; do
 done
 TIMEOUT=${TIMEOUT:-900}
 DESTROY_MAX=${DESTROY_MAX:-9.5}
-BLK_ROUNDS=${BLK_ROUNDS:-1}
+BLK_ROUNDS=${BLK_ROUNDS:-2}
 # qemu-storage-daemon and the dom0-blk image only when a blk test runs
 case " $TESTS " in *" blk "* | *" blk-dry "*) export WITH_BLK=1 ;; *) export WITH_BLK=0 ;; esac
 mkdir -p "$WORK/logs"
@@ -173,13 +175,17 @@ handshakes() {
 md5() { echo "$2" | sed -n "s/.*$1 \([0-9a-f]\{32\}\).*/\1/p"; }
 # blk_round R: the blk test's checks of round R (dom0's md5s before and after, the domU's)
 blk_round() {
-	local r=$1 size pre post rd wr
+	local r=$1 size pre post rd wr d slot mode be
+	if [ "$r" = 1 ]; then slot=xvda mode=shadow be=qemu-storage-daemon; else slot=xvdb mode=xen-mmap be=vhub-blk; fi
+	d=$(line "E2E: R$r: domid" | awk '{print $NF}')
 	size=$(line "E2E: blk: image " | sed -n 's/.* size \([0-9]*\) bytes.*/\1/p')
 	if [ "$r" = 1 ]; then pre=$(line "E2E: blk: initial: md5"); else pre=$(line "E2E: blk: R$((r - 1)): after destroy: md5"); fi
 	post=$(line "E2E: blk: R$r: after destroy: md5")
 	rd=$(line "^U$r| DOMU: RESULT: read [0-9]* MiB of /dev/vda")
 	wr=$(line "^U$r| DOMU: RESULT: wrote ")
 	expect "R$r: xl create domU returned (backend handshake within libxl's 10 s)" "E2E: R$r: xl create returned"
+	expect "R$r: xvdm connected slot $slot of dom${d:-?} to $be in mem=$mode" \
+		"^XVDM| .* vhu: dom${d:-?}/$slot: back-end ready ($mode,"
 	expect "R$r: domU probed virtio0 = DeviceID 2 (block), bound to virtio_blk" \
 		"^U$r| DOMU: virtio0: device 0x0002 .*driver virtio_blk"
 	expect "R$r: /dev/vda is as large as dom0's image ($size bytes)" "^U$r| DOMU: RESULT: /dev/vda size ${size:-unknown} bytes"
@@ -194,6 +200,7 @@ blk_round() {
 	expect "R$r: backend/virtio_disk node removed after destroy" "E2E: R$r: backend/virtio_disk/[0-9]* removed"
 	expect "R$r: xvdm still running after xl destroy (kill -0)" "E2E: R$r: xvdm still running after xl destroy"
 	expect "R$r: qemu-storage-daemon still running after xl destroy" "E2E: R$r: qemu-storage-daemon still running"
+	expect "R$r: vhub-blk still running after xl destroy" "E2E: R$r: vhub-blk still running"
 	if [ -n "$(md5 md5 "$wr")" ] && [ "$(md5 md5 "$wr")" = "$(md5 window "$post")" ]; then
 		ok "R$r: dom0 after destroy: the image's 1 MiB at 5 MiB has the md5 the domU wrote ($(md5 window "$post"))"
 	else
@@ -241,12 +248,16 @@ for t in $TESTS; do
 		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
 		expect "qemu-storage-daemon (Debian arm64) exports /root/disk.raw on /run/vub.sock" \
 			"E2E: qsd: socket /run/vub.sock appeared"
+		expect "vhub-blk (F_XEN_MMAP) serves /root/disk.raw on /run/vhub.sock" \
+			"E2E: vhub: socket /run/vhub.sock appeared"
 		expect "xvdm --watch --config /etc/xvdm/xvdm-blk.conf -v running in dom0" "E2E: xvdm started"
 		for r in $(seq 1 "$BLK_ROUNDS"); do
 			blk_round "$r"
 			[ "$r" = 2 ] && domid_check
 		done
 		expect "xvdm exited with status 0 on SIGTERM" "E2E: xvdm exit status 0 "
+		expect "qemu-storage-daemon exited with status 0 on SIGTERM" "E2E: qsd: exit status 0 "
+		expect "vhub-blk exited with status 0 on SIGTERM" "E2E: vhub: exit status 0 "
 		no_crash
 		expect "dom0 finished and powered off" "E2E: dom0 done"
 		;;
@@ -287,7 +298,7 @@ for t in $TESTS; do
 		;;
 	*) ko "unknown test $t" ;;
 	esac
-	grep -a -E 'E2E: (toolstack up|qsd: socket|R[0-9]: (xl create returned|domU END marker|NO domU|xl destroy rc))|^U[0-9]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
+	grep -a -E 'E2E: (toolstack up|qsd: socket|vhub: socket|R[0-9]: (xl create returned|domU END marker|NO domU|xl destroy rc))|^U[0-9]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
 	handshakes
 	echo "    timings: $(tail -1 "$LOG.time" 2>/dev/null)"
 
