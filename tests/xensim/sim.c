@@ -137,6 +137,22 @@ void sim_pass(struct sim *s)
 	exit(0);
 }
 
+void sim_skip(struct sim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	cleanup(s);
+	hv_free(s->hv);
+	s->hv = NULL;
+	printf("SKIP: %s: ", s->name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(NULL);
+	_exit(77); /* as sim_fail: other threads of the test may still run */
+}
+
 void sim_init(struct sim *s, const char *name, int argc, char **argv, unsigned watchdog_s)
 {
 	struct sigaction sa = { .sa_handler = on_fatal_signal };

@@ -90,6 +90,8 @@ void sim_wait_xs(struct sim *s, const char *path, const char *value, int timeout
 noreturn __attribute__((format(printf, 2, 3))) void sim_fail(struct sim *s, const char *fmt, ...);
 /* Clean up and exit 0 (PASS). */
 noreturn void sim_pass(struct sim *s);
+/* Clean up and exit 77 (SKIP) with the reason, for what is only known once running. */
+noreturn __attribute__((format(printf, 2, 3))) void sim_skip(struct sim *s, const char *fmt, ...);
 
 #define SIM_CHECK(s, cond, ...)                   \
 	do {                                      \
