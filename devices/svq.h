@@ -32,7 +32,12 @@
 
 struct vq;
 
-#define SVQ_AREA_GPA 0x100000000ULL /* where the back-end thinks the area is */
+/*
+ * Where the back-end thinks the area is: above any guest-physical address (x86 and Arm
+ * physical addresses have at most 52 bits), so that a guest address smuggled into a
+ * request payload can never name a byte of the area.
+ */
+#define SVQ_AREA_GPA (1ULL << 52)
 
 /* Bounds (svq.c): an area is at most SVQ_AREA_SIZE_MAX bytes, a queue's bounce budget
  * at most SVQ_BOUNCE_MAX bytes. */

@@ -297,6 +297,12 @@ static int adopt(struct vhu_dev *v)
 	uint64_t need =
 		v->vdev.driver_features & ~(v->type->local_features | (1ULL << VIRTIO_F_VERSION_1));
 
+	if (mode == VHU_MEM_SHADOW && v->type->gpa_in_payload) {
+		log_warn("%s: the back-end does not offer F_XEN_MMAP, and %s requests carry guest "
+			 "addresses that shadow mode cannot translate: not served",
+			 v->vdev.name, v->type->vt->name);
+		return -ENOTSUP;
+	}
 	if (driving && mode != v->mode) {
 		log_warn("%s: the new back-end needs another memory mode", v->vdev.name);
 		return -EPROTO;
@@ -670,6 +676,14 @@ int vhu_create(const struct vdev_type *t, const struct vdev_params *p, struct vd
 
 	v->vdev.name = (char *)name; /* for messages until vdev_init copies it */
 	r = parse_opts(v, p->opts, error);
+	if (r == 0 && vt->gpa_in_payload && v->o.mem == VHU_MEM_SHADOW) {
+		g_set_error(error, VDEV_ERROR, EINVAL,
+			    "%s: mem=shadow cannot serve %s: its requests carry guest addresses "
+			    "that shadow copies cannot translate (use a back-end with F_XEN_MMAP, "
+			    "mem=xen-mmap or auto)",
+			    name, t->name);
+		r = -EINVAL;
+	}
 	if (r == 0 && vt->setup)
 		r = vt->setup(v, p->opts, error);
 	if (r == 0) {

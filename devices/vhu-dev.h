@@ -43,6 +43,11 @@ struct vhu_type {
 	enum vhu_cfg_src cfg_src;
 	uint64_t dev_mask;	 /* device-specific feature bits taken from the back-end */
 	uint64_t local_features; /* bits xvdm implements itself (e.g. net MAC, STATUS) */
+	/*
+	 * The device's requests carry guest-physical addresses in their payload (virtio-gpu
+	 * ATTACH_BACKING): shadow copies cannot translate them, so only xen-mmap serves it.
+	 */
+	bool gpa_in_payload;
 	/* Type-specific options: queue count, local config. Optional. */
 	int (*setup)(struct vhu_dev *v, GHashTable *opts, GError **error);
 	/* Patch the back-end's config after each GET_CONFIG (e.g. blk num_queues). Optional. */

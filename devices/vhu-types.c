@@ -247,6 +247,7 @@ static const struct vhu_type vhu_types[] = {
 	  .cfg_size = sizeof(struct virtio_gpu_config),
 	  .cfg_src = VHU_CFG_BACKEND,
 	  .dev_mask = DEV_BITS & ~BIT(VIRTIO_GPU_F_RESOURCE_BLOB),
+	  .gpa_in_payload = true,
 	  .setup = setup_gpu,
 	  .fix_cfg = fix_gpu },
 	{ .vt = &vdev_type_vhu_vsock,
