@@ -323,7 +323,7 @@ static int find_runs(struct svq *s, uint64_t bytes, bool wr, uint32_t *pos, stru
 		uint32_t b = svq_bm_find(s->bitmap, s->nchunks, a, true);
 		uint32_t n = (uint32_t)MIN((uint64_t)(b - a), want);
 
-		/* a < nchunks: free_chunks said there is enough. */
+		/* a >= nchunks only if free_chunks were wrong: then the request just waits. */
 		if (*np == max || a >= s->nchunks)
 			return -ENOSPC;
 		p[*np].chunk = a;
