@@ -3,7 +3,8 @@
 # /dev/hwrng (served by xvdm in dom0), print DOMU: markers, then stay alive: dom0 destroys
 # the domain (xl destroy is part of the test). The last marker is always "DOMU: END".
 # e2e.test=blk (domU-blk.cfg): load virtio_mmio + virtio_blk instead; print /dev/vda's size
-# and the md5 of all of it (read with O_DIRECT), write 1 MiB of random bytes at 5 MiB
+# and the md5s of all of it in three regions (0-5 MiB, 5-6 MiB, the rest; read with
+# O_DIRECT), write 1 MiB of random bytes at 5 MiB
 # (O_DIRECT, then fsync: a flush), drop the page cache, read the window back (O_DIRECT) and
 # compare md5s. dom0 compares these md5s with its own of the image file.
 # Knobs (domU cmdline, xl "extra="): e2e.test=rng|blk (default rng); e2e.dry=1 never
@@ -31,6 +32,9 @@ echo "DOMU: hw_random core: $(ls -d /sys/class/misc/hw_random 2>/dev/null || ech
 
 # The blk test: /dev/vda is qemu-storage-daemon's image in dom0, through xvdm.
 # WR_AT/WR (MiB) must match dom0-init.sh's BLK_WR_AT_MIB/BLK_WR_MIB.
+rd() { # md5 of COUNT MiB of /dev/vda at SKIP MiB, read with O_DIRECT
+	timeout 300 dd if=/dev/vda bs=1M skip="$1" count="$2" iflag=direct 2>>/tmp/dd.err | md5sum | cut -d' ' -f1
+}
 blk_test() {
 	WR_AT=5 WR=1
 	i=0
@@ -41,8 +45,10 @@ blk_test() {
 		"(ro $(cat /sys/block/vda/ro), queue max_sectors_kb $(cat /sys/block/vda/queue/max_sectors_kb))"
 	mib=$((sz / 1048576))
 	T1=$(up)
-	sum=$(timeout 300 dd if=/dev/vda bs=1M count=$mib iflag=direct 2>/tmp/dd.err | md5sum | cut -d' ' -f1)
-	echo "DOMU: RESULT: read $mib MiB of /dev/vda (O_DIRECT): md5 $sum ($(since $T1) s)"
+	: > /tmp/dd.err
+	b=$(rd 0 $WR_AT) w=$(rd $WR_AT $WR) a=$(rd $((WR_AT + WR)) $((mib - WR_AT - WR)))
+	echo "DOMU: RESULT: read $mib MiB of /dev/vda (O_DIRECT): md5 before $b, window $w, after $a" \
+		"($(since $T1) s)"
 	grep -v records /tmp/dd.err | sed 's/^/DOMU: dd: /'
 	dd if=/dev/urandom of=/tmp/pat bs=1M count=$WR 2>/dev/null
 	p=$(md5sum < /tmp/pat | cut -d' ' -f1)
@@ -54,7 +60,8 @@ blk_test() {
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
 	T1=$(up)
-	b=$(timeout 300 dd if=/dev/vda bs=1M skip=$WR_AT count=$WR iflag=direct 2>/tmp/dd.err | md5sum | cut -d' ' -f1)
+	: > /tmp/dd.err
+	b=$(rd $WR_AT $WR)
 	if [ "$b" = "$p" ]; then
 		echo "DOMU: RESULT: read back $WR MiB at $WR_AT MiB (O_DIRECT): md5 $b = written ($(since $T1) s)"
 	else
