@@ -113,7 +113,7 @@ needed() { aarch64-linux-gnu-readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/
 # check_closure ELF ROOT...: its ELF interpreter and every DT_NEEDED (recursively) are in
 # the union of the ROOTs; prints the sonames, or what is missing (and fails)
 check_closure() {
-	local bin=$1 interp todo seen=" " missing="" next elf so f
+	local bin=$1 interp todo seen=" " absent="" next elf so f
 	shift
 	interp=$(aarch64-linux-gnu-readelf -l "$bin" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
 	[ -e "$1$interp" ] || { echo "$(basename "$bin")'s ELF interpreter $interp is not in dom0"; return 1; }
@@ -125,12 +125,12 @@ check_closure() {
 				case $seen in *" $so "*) continue ;; esac
 				seen="$seen$so "
 				f=$(lib_in "$so" "$@")
-				if [ -z "$f" ]; then missing="$missing $so"; else next="$next $f"; fi
+				if [ -z "$f" ]; then absent="$absent $so"; else next="$next $f"; fi
 			done
 		done
 		todo=$next
 	done
-	[ -z "$missing" ] || { echo "$(basename "$bin") needs libraries that are not in dom0:$missing"; return 1; }
+	[ -z "$absent" ] || { echo "$(basename "$bin") needs libraries that are not in dom0:$absent"; return 1; }
 	echo "$seen"
 }
 

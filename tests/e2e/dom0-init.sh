@@ -117,7 +117,7 @@ blk_after() { # label
 		cp $IMG /root/disk.prev
 	fi
 }
-QSD_PID= VHUB_PID=
+QSD_PID='' VHUB_PID=''
 QLOG=/var/log/qsd.log VLOG=/var/log/vhub.log
 if [ "$TEST" = blk ]; then
 	dd if=/dev/urandom of=$IMG bs=1M count=$IMG_MIB 2>/dev/null
