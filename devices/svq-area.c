@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -119,6 +120,62 @@ void svq_area_release(struct svq_area *a, struct svq_run *run)
 		link = &(*link)->next;
 	if (*link)
 		*link = run->next;
+}
+
+/* --- blocks --- */
+
+struct svq_block {
+	struct svq_area *area;
+	struct svq_run run;
+};
+
+#define SVQ_BLOCK_ALIGN 4096ULL
+
+int svq_block_new(struct svq_area *a, size_t len, struct svq_block **ret)
+{
+	struct svq_block *b;
+	int r;
+
+	if (len == 0 || len > a->size)
+		return len ? -ENOMEM : -EINVAL;
+	len = (size_t)((len + SVQ_BLOCK_ALIGN - 1) & ~(SVQ_BLOCK_ALIGN - 1));
+	b = g_new0(struct svq_block, 1);
+	b->area = a;
+	r = svq_area_take(a, len, &b->run);
+	if (r < 0) {
+		g_free(b);
+		return r;
+	}
+	*ret = b;
+	return 0;
+}
+
+void svq_block_free(struct svq_block *b)
+{
+	if (!b)
+		return;
+	/* Zero the pages and give them back (a hole in the sparse memfd): the next user
+	 * of this run starts from zeros, and the device's memory use goes down. */
+	if (fallocate(b->area->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)b->run.off,
+		      (off_t)b->run.len) < 0)
+		memset(b->area->va + b->run.off, 0, b->run.len);
+	svq_area_release(b->area, &b->run);
+	g_free(b);
+}
+
+uint8_t *svq_block_va(struct svq_block *b)
+{
+	return b->area->va + b->run.off;
+}
+
+uint64_t svq_block_gpa(struct svq_block *b)
+{
+	return SVQ_AREA_GPA + b->run.off;
+}
+
+size_t svq_block_size(struct svq_block *b)
+{
+	return b->run.len;
 }
 
 /* --- bounce pool bitmaps (one bit per chunk, set = in use) --- */

@@ -27,6 +27,12 @@
  * pool is empty when nothing is in flight, a request that fits the budget at all fits
  * then (in two descriptors): a request waits only while others are in flight, and one
  * larger than the budget fails at once.
+ *
+ * Filters (svq_set_filter): a device whose payloads name memory (virtio-gpu's
+ * ATTACH_BACKING) rewrites the readable bounce bytes after they were copied in and
+ * before the request is published, may answer a request itself (the back-end never sees
+ * it), and sees each response before its bytes go back to the guest. The filter reads
+ * the bounce bytes through svq_freq_*, which bound every range by the request's own.
  */
 #include <endian.h>
 #include <errno.h>
@@ -63,8 +69,9 @@ struct svq_desc {
 
 /* One request in flight, indexed by the head of its shadow chain. */
 struct svq_req {
-	struct vq_elem elem; /* the guest's chain, owned while busy */
-	uint16_t prev;	     /* submission order, for svq_restart */
+	struct vq_elem elem;	   /* the guest's chain, owned while busy */
+	struct svq_cookie *cookie; /* the filter's, while busy */
+	uint16_t prev;		   /* submission order, for svq_restart */
 	uint16_t next;
 	bool busy;
 };
@@ -87,6 +94,7 @@ struct svq {
 	uint16_t num;
 	bool event_idx;
 	int broken; /* 0, or -EPROTO once the back-end broke the shadow ring */
+	struct svq_filter *filter;
 
 	/* The shadow ring, in the area (shared with the back-end). */
 	uint8_t *desc_va;
@@ -264,8 +272,11 @@ void svq_free(struct svq *s)
 	if (!s)
 		return;
 	/* Requests in flight are dropped: the device is being reset. */
-	for (i = 0; i < s->num; i++)
+	for (i = 0; i < s->num; i++) {
+		if (s->req[i].busy && s->req[i].cookie && s->filter && s->filter->ops->drop)
+			s->filter->ops->drop(s->filter, s->req[i].cookie);
 		vq_elem_fini(&s->req[i].elem);
+	}
 	vq_elem_fini(&s->held);
 	svq_area_release(s->area, &s->run);
 	g_free(s->req);
@@ -280,6 +291,11 @@ void svq_ring_addrs(struct svq *s, struct svq_ring_addrs *ret)
 	ret->desc = (uint64_t)(uintptr_t)s->desc_va;
 	ret->avail = (uint64_t)(uintptr_t)s->avail_va;
 	ret->used = (uint64_t)(uintptr_t)s->used_va;
+}
+
+void svq_set_filter(struct svq *s, struct svq_filter *f)
+{
+	s->filter = f;
 }
 
 void svq_set_event_idx(struct svq *s, bool on)
@@ -443,6 +459,61 @@ static int fill_chain(struct svq *s, uint16_t head, const struct vq_elem *e)
 	}
 }
 
+/*
+ * Copy [off, off + len) of the readable (wr false) or writable (wr true) bounce bytes
+ * of the chain at head out (to) or in (!to). 0, or -EINVAL when the range is not there.
+ */
+static int chain_copy(struct svq *s, uint16_t head, bool wr, uint64_t off, uint8_t *buf, size_t len,
+		      bool out)
+{
+	uint16_t id = head;
+	uint64_t pos = 0;
+
+	while (len) {
+		const struct svq_desc *d = &s->desc[id];
+
+		if (!!(d->flags & VRING_DESC_F_WRITE) == wr && off < pos + d->len) {
+			uint64_t in = off > pos ? off - pos : 0;
+			size_t n = (size_t)MIN((uint64_t)len, d->len - in);
+
+			if (out)
+				memcpy(buf, desc_buf(s, d) + in, n);
+			else
+				memcpy(desc_buf(s, d) + in, buf, n);
+			buf += n;
+			off += n;
+			len -= n;
+		}
+		if (!!(d->flags & VRING_DESC_F_WRITE) == wr)
+			pos += d->len;
+		if (!(d->flags & VRING_DESC_F_NEXT))
+			break;
+		id = d->next;
+	}
+	return len ? -EINVAL : 0;
+}
+
+int svq_freq_read(const struct svq_freq *r, uint64_t off, void *buf, size_t len)
+{
+	if (off > r->rd_len || len > r->rd_len - off)
+		return -EINVAL;
+	return chain_copy(r->s, r->head, false, off, buf, len, true);
+}
+
+int svq_freq_write(const struct svq_freq *r, uint64_t off, const void *buf, size_t len)
+{
+	if (off > r->rd_len || len > r->rd_len - off)
+		return -EINVAL;
+	return chain_copy(r->s, r->head, false, off, (uint8_t *)(uintptr_t)buf, len, false);
+}
+
+int svq_freq_read_written(const struct svq_freq *r, uint64_t off, void *buf, size_t len)
+{
+	if (off > r->wr_len || len > r->wr_len - off)
+		return -EINVAL;
+	return chain_copy(r->s, r->head, true, off, buf, len, true);
+}
+
 /* Complete the held request with nothing written; the guest ring's error, if any. */
 static int fail_held(struct svq *s, const char *why)
 {
@@ -453,6 +524,31 @@ static int fail_held(struct svq *s, const char *why)
 	s->have_held = false;
 	r = vq_push(s->guest, &s->held, 0);
 	return r < 0 ? r : 0;
+}
+
+/* The filter answered the held request itself: hand the guest its reply. */
+static int reply_held(struct svq *s, const struct svq_freq *fr)
+{
+	uint32_t len =
+		(uint32_t)MIN((uint64_t)MIN(fr->reply_len, SVQ_FILTER_REPLY_MAX), s->held.wr_len);
+	int r;
+
+	if (vq_elem_to_guest(s->guest, &s->held, 0, fr->reply, len) != (ssize_t)len)
+		len = 0;
+	s->have_held = false;
+	r = vq_push(s->guest, &s->held, len);
+	return r < 0 ? r : 0;
+}
+
+/* Run the filter on the chain at head (filled): its verdict; the cookie in *fr. */
+static enum svq_verdict filter_request(struct svq *s, uint16_t head, struct svq_freq *fr)
+{
+	*fr = (struct svq_freq){
+		.s = s, .head = head, .rd_len = s->held.rd_len, .wr_len = s->held.wr_len
+	};
+	if (!s->filter)
+		return SVQ_FILTER_FORWARD;
+	return s->filter->ops->request(s->filter, fr);
 }
 
 static void order_append(struct svq *s, uint16_t head)
@@ -489,6 +585,7 @@ static int forward_held(struct svq *s)
 	struct vq_elem *e = &s->held;
 	uint64_t need = chunks_for(s, e->rd_len) + chunks_for(s, e->wr_len);
 	unsigned min_desc = (e->rd_len > 0) + (e->wr_len > 0);
+	struct svq_freq fr;
 	struct svq_req *q;
 	uint16_t head;
 
@@ -504,7 +601,12 @@ static int forward_held(struct svq *s)
 		free_chain(s, head);
 		return fail_held(s, "readable buffer is not guest RAM");
 	}
+	if (filter_request(s, head, &fr) == SVQ_FILTER_REPLY) {
+		free_chain(s, head);
+		return reply_held(s, &fr);
+	}
 	q = &s->req[head];
+	q->cookie = fr.cookie;
 	q->elem = *e; /* the request takes over the segment array */
 	vq_elem_init(e);
 	s->have_held = false;
@@ -618,6 +720,16 @@ static int complete_one(struct svq *s, uint16_t head, uint32_t len)
 	int r;
 
 	len = (uint32_t)MIN((uint64_t)len, q->elem.wr_len);
+	if (s->filter) {
+		struct svq_freq fr = { .s = s,
+				       .head = head,
+				       .rd_len = q->elem.rd_len,
+				       .wr_len = q->elem.wr_len,
+				       .cookie = q->cookie };
+
+		s->filter->ops->response(s->filter, &fr, len);
+	}
+	q->cookie = NULL;
 	len = copy_back(s, head, len);
 	r = vq_push(s->guest, &q->elem, len);
 	free_chain(s, head);

@@ -140,6 +140,74 @@ unsigned svq_inflight(struct svq *s);
  */
 int svq_restart(struct svq *s);
 
+/* --- blocks: area memory for a device's own use (e.g. virtio-gpu shadow backing) --- */
+
+struct svq_block;
+
+/*
+ * A run of len bytes (rounded up to 4 KiB) of the area, zero-filled, that the back-end
+ * addresses at svq_block_gpa(). -EINVAL for len 0, -ENOMEM when the area has no free run
+ * that large. Free every block before the area.
+ */
+int svq_block_new(struct svq_area *a, size_t len, struct svq_block **ret);
+/* NULL-safe. The pages are handed back to the kernel (the memfd is sparse). */
+void svq_block_free(struct svq_block *b);
+uint8_t *svq_block_va(struct svq_block *b);
+uint64_t svq_block_gpa(struct svq_block *b);
+size_t svq_block_size(struct svq_block *b); /* the rounded size */
+
+/* --- request filters: a device whose request payloads the back-end must see rewritten --- */
+
+#define SVQ_FILTER_REPLY_MAX 64
+
+struct svq_filter;
+/* The filter's state for one request in flight: defined by the filter, only kept here. */
+struct svq_cookie;
+
+/* One request as its filter sees it, valid for the duration of the call. */
+struct svq_freq {
+	struct svq *s;
+	uint16_t head;
+	uint64_t rd_len;	   /* the request's readable bytes (in the bounce buffers) */
+	uint64_t wr_len;	   /* its writable bytes */
+	struct svq_cookie *cookie; /* ->request may set it; ->response and ->drop get it back */
+	uint32_t reply_len;	   /* SVQ_FILTER_REPLY: bytes of reply to hand the guest */
+	uint8_t reply[SVQ_FILTER_REPLY_MAX];
+};
+
+enum svq_verdict {
+	SVQ_FILTER_FORWARD, /* post it to the back-end (rewritten or not) */
+	SVQ_FILTER_REPLY,   /* complete it now with reply[]: the back-end never sees it */
+};
+
+struct svq_filter_ops {
+	/*
+	 * After the request's readable bytes were copied to the bounce buffers, before the
+	 * back-end can see them: read and rewrite them with svq_freq_read/svq_freq_write.
+	 */
+	enum svq_verdict (*request)(struct svq_filter *f, struct svq_freq *r);
+	/*
+	 * The back-end used the request with len bytes written (already clamped to wr_len),
+	 * before they are copied to the guest: svq_freq_read_written reads them (bytes the
+	 * back-end wrote: untrusted). Called for every forwarded request.
+	 */
+	void (*response)(struct svq_filter *f, struct svq_freq *r, uint32_t len);
+	/* A forwarded request with a cookie is dropped without a response (svq_free). */
+	void (*drop)(struct svq_filter *f, struct svq_cookie *c);
+};
+
+struct svq_filter {
+	const struct svq_filter_ops *ops;
+};
+
+/* Set (or clear, NULL) the queue's filter, before the first svq_forward. */
+void svq_set_filter(struct svq *s, struct svq_filter *f);
+/* Copy readable bytes [off, off + len) out of / into the bounce buffers: 0 or -EINVAL. */
+int svq_freq_read(const struct svq_freq *r, uint64_t off, void *buf, size_t len);
+int svq_freq_write(const struct svq_freq *r, uint64_t off, const void *buf, size_t len);
+/* In ->response: copy written bytes [off, off + len) out: 0 or -EINVAL. */
+int svq_freq_read_written(const struct svq_freq *r, uint64_t off, void *buf, size_t len);
+
 /*
  * For tests and fuzzing: 0 when the queue's private accounting is consistent
  * (descriptors free or in exactly one chain, bounce chunks owned by exactly one

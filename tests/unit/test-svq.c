@@ -12,6 +12,7 @@
 #include <glib.h>
 #include <linux/virtio_ring.h>
 
+#include "common/util.h"
 #include "devices/svq.h"
 #include "devices/vdev.h"
 #include "devices/virtqueue.h"
@@ -1116,6 +1117,142 @@ static GLogWriterOutput count_warnings(GLogLevelFlags level, const GLogField *fi
 	return G_LOG_WRITER_HANDLED;
 }
 
+/* --- blocks and filters --- */
+
+static void test_block(void)
+{
+	struct svq_area *a = NULL;
+	struct svq_block *b1 = NULL, *b2 = NULL, *b3 = NULL;
+
+	g_assert_cmpint(svq_area_new(4 * 4096, "t", &a), ==, 0);
+	g_assert_cmpint(svq_block_new(a, 0, &b1), ==, -EINVAL);
+	g_assert_cmpint(svq_block_new(a, 5 * 4096, &b1), ==, -ENOMEM);
+	g_assert_cmpint(svq_block_new(a, 100, &b1), ==, 0);
+	g_assert_cmpuint(svq_block_size(b1), ==, 4096);
+	g_assert_cmpint(svq_block_new(a, 3 * 4096, &b2), ==, 0);
+	g_assert_cmpint(svq_block_new(a, 1, &b3), ==, -ENOMEM); /* full */
+	g_assert_true(svq_block_va(b1) == (uint8_t *)svq_area_va(a));
+	g_assert_cmpuint(svq_block_gpa(b2), ==, SVQ_AREA_GPA + 4096);
+	memset(svq_block_va(b1), 0x5a, 4096);
+	svq_block_free(b1);
+	/* the freed run is reused, and reads as zeros again */
+	g_assert_cmpint(svq_block_new(a, 4096, &b3), ==, 0);
+	g_assert_cmpuint(svq_block_gpa(b3), ==, SVQ_AREA_GPA);
+	g_assert_cmpuint(svq_block_va(b3)[0], ==, 0);
+	g_assert_cmpuint(svq_block_va(b3)[4095], ==, 0);
+	svq_block_free(b3);
+	svq_block_free(b2);
+	svq_block_free(NULL);
+	svq_area_free(a);
+}
+
+struct svq_cookie {
+	uint32_t tag;
+};
+
+/* A filter that rewrites byte 0 of each request, answers requests starting with 'R'. */
+struct tfilter {
+	struct svq_filter f;
+	struct svq_cookie cookies[4];
+	unsigned requests, responses, drops;
+	uint32_t last_len;
+	uint8_t last_written[4];
+	bool bad_ranges_refused;
+};
+
+static enum svq_verdict tf_request(struct svq_filter *f, struct svq_freq *r)
+{
+	struct tfilter *t = container_of(f, struct tfilter, f);
+	uint8_t b = 0, x = 'X';
+
+	g_assert_cmpint(svq_freq_read(r, 0, &b, 1), ==, 0);
+	t->bad_ranges_refused = svq_freq_read(r, r->rd_len, &b, 1) == -EINVAL &&
+				svq_freq_read(r, UINT64_MAX, &b, 2) == -EINVAL &&
+				svq_freq_write(r, r->rd_len - 1, &x, 2) == -EINVAL;
+	t->requests++;
+	if (b == 'R') {
+		memcpy(r->reply, "local", 5);
+		r->reply_len = 5;
+		return SVQ_FILTER_REPLY;
+	}
+	g_assert_cmpint(svq_freq_write(r, 0, &x, 1), ==, 0);
+	r->cookie = &t->cookies[t->requests % 4];
+	r->cookie->tag = t->requests;
+	return SVQ_FILTER_FORWARD;
+}
+
+static void tf_response(struct svq_filter *f, struct svq_freq *r, uint32_t len)
+{
+	struct tfilter *t = container_of(f, struct tfilter, f);
+
+	g_assert_nonnull(r->cookie);
+	t->responses++;
+	t->last_len = len;
+	memset(t->last_written, 0, sizeof(t->last_written));
+	g_assert_cmpint(svq_freq_read_written(r, 0, t->last_written, MIN(len, 4)), ==, 0);
+	g_assert_cmpint(svq_freq_read_written(r, r->wr_len, t->last_written, 1), ==, -EINVAL);
+}
+
+static void tf_drop(struct svq_filter *f, struct svq_cookie *c)
+{
+	struct tfilter *t = container_of(f, struct tfilter, f);
+
+	g_assert_nonnull(c);
+	t->drops++;
+}
+
+static const struct svq_filter_ops tf_ops = { .request = tf_request,
+					      .response = tf_response,
+					      .drop = tf_drop };
+
+static void test_filter(void)
+{
+	struct tfilter tf = { .f.ops = &tf_ops };
+	struct gseg sg[3] = { { DATA, 100, false },
+			      { DATA + 0x1000, 200, false },
+			      { DATA + 0x2000, 64, true } };
+	struct ts t;
+	uint8_t b[300];
+	uint16_t head;
+
+	ts_setup(&t, 8, 8, 64 * 1024, 0);
+	svq_set_filter(t.s, &tf.f);
+	/* forwarded, rewritten: the back-end sees 'X' first, the rest as the guest wrote */
+	gfill(&t, DATA, 100, 1);
+	gfill(&t, DATA + 0x1000, 200, 2);
+	((uint8_t *)fake_gmem_ptr(t.fg, DATA, 1))[0] = 'a';
+	greq(&t, sg, 3);
+	g_assert_cmpint(fwd(&t), ==, 1);
+	g_assert_true(tf.bad_ranges_refused);
+	head = be_take(&t);
+	g_assert_cmpuint(fake_be_read(fake_be_req(&t.be, head), 0, b, 300), ==, 300);
+	g_assert_cmpuint(b[0], ==, 'X');
+	g_assert_cmpmem(b + 1, 99, fake_gmem_ptr(t.fg, DATA + 1, 99), 99);
+	g_assert_cmpmem(b + 100, 200, fake_gmem_ptr(t.fg, DATA + 0x1000, 200), 200);
+	be_write_use(&t, head, 10, 3, 10);
+	g_assert_cmpint(cpl(&t), ==, 1);
+	g_assert_cmpuint(tf.responses, ==, 1);
+	g_assert_cmpuint(tf.last_len, ==, 10);
+	g_assert_cmpuint(tf.last_written[0], ==, pat(3, 0));
+	assert_gused(&t, 0, 0, 10);
+	/* answered locally: never reaches the back-end, the guest gets the reply */
+	((uint8_t *)fake_gmem_ptr(t.fg, DATA, 1))[0] = 'R';
+	greq(&t, sg, 3);
+	g_assert_cmpint(fwd(&t), ==, 0);
+	be_none(&t);
+	g_assert_true(t.notify);
+	g_assert_cmpuint(gused_idx(&t), ==, 2);
+	assert_gused(&t, 1, 3, 5);
+	g_assert_cmpmem(fake_gmem_ptr(t.fg, DATA + 0x2000, 5), 5, "local", 5);
+	/* dropped in flight: the filter gets its cookie back */
+	((uint8_t *)fake_gmem_ptr(t.fg, DATA, 1))[0] = 'a';
+	greq(&t, sg, 3);
+	g_assert_cmpint(fwd(&t), ==, 1);
+	ts_teardown(&t);
+	g_assert_cmpuint(tf.drops, ==, 1);
+	g_assert_cmpuint(tf.requests, ==, 3);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1150,5 +1287,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/svq/restart/in-flight", test_restart);
 	g_test_add_func("/svq/restart/after-broken", test_restart_after_broken);
 	g_test_add_func("/svq/free/in-flight", test_free_inflight);
+	g_test_add_func("/svq/block/alloc", test_block);
+	g_test_add_func("/svq/filter/rewrite-reply-drop", test_filter);
 	return g_test_run();
 }
