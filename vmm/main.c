@@ -326,28 +326,25 @@ static void list_devices(void)
 		printf("%-12s %s\n", (*t)->name, (*t)->summary);
 }
 
-int main(int argc, char **argv)
+static int run(struct options *o)
 {
-	struct options o = { 0 };
 	struct vmm v = { 0 };
 	g_autoptr(GError) err = NULL;
 
-	if (parse_args(argc, argv, &o) < 0)
-		return EXIT_USAGE;
-	if (o.version) {
+	if (o->version) {
 		printf("xvdm %s\n", XVDM_VERSION);
 		return 0;
 	}
-	if (o.list_devices) {
+	if (o->list_devices) {
 		list_devices();
 		return 0;
 	}
-	log_setup(o.quiet ? -1 : o.verbose);
+	log_setup(o->quiet ? -1 : o->verbose);
 	signal(SIGPIPE, SIG_IGN);
 
-	v.watch = o.watch;
-	v.config = o.config ? vmm_config_load(o.config, &err) : vmm_config_new();
-	if (!v.config || (o.domid >= 0 && add_cmdline_devices(v.config, &o, &err) < 0)) {
+	v.watch = o->watch;
+	v.config = o->config ? vmm_config_load(o->config, &err) : vmm_config_new();
+	if (!v.config || (o->domid >= 0 && add_cmdline_devices(v.config, o, &err) < 0)) {
 		fprintf(stderr, "xvdm: %s\n", err->message);
 		vmm_config_free(v.config);
 		return EXIT_USAGE;
@@ -357,7 +354,7 @@ int main(int argc, char **argv)
 	v.tracked = g_hash_table_new(g_direct_hash, g_direct_equal);
 	g_unix_signal_add(SIGTERM, on_signal, &v);
 	g_unix_signal_add(SIGINT, on_signal, &v);
-	if (setup(&v, &o, &err) < 0) {
+	if (setup(&v, o, &err) < 0) {
 		fprintf(stderr, "xvdm: %s\n", err->message);
 		teardown(&v);
 		return 1;
@@ -366,7 +363,16 @@ int main(int argc, char **argv)
 	g_main_loop_run(v.loop);
 	teardown(&v);
 	log_msg("stopped");
+	return v.exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	int code = parse_args(argc, argv, &o) < 0 ? EXIT_USAGE : run(&o);
+
+	/* every path frees what the options hold (leak checkers run on error paths too) */
 	g_strfreev(o.devices);
 	g_free(o.config);
-	return v.exit_code;
+	return code;
 }

@@ -286,7 +286,8 @@ static void require(struct sim *s)
 int main(int argc, char **argv)
 {
 	struct hv_dom_cfg cfg = { .nr_vcpus = 1, .arch = HV_ARCH_ARM, .host_mem = 64u << 20 };
-	g_autofree uint8_t *file = g_malloc(FILE_SIZE);
+	/* static: sim_pass() and sim_fail() exit() past any scope cleanup */
+	static uint8_t file[FILE_SIZE];
 	g_autofree char *srcopt = NULL, *sockopt = NULL;
 	const char *sock, *path;
 	struct fs f = { 0 };
@@ -355,5 +356,7 @@ int main(int argc, char **argv)
 	st = sim_aux_stop(&sim, vfsd, 0, 5000);
 	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "virtiofsd after xvdm left: %s",
 		  sim_status_str(st));
+	g_clear_pointer(&srcopt, g_free);
+	g_clear_pointer(&sockopt, g_free);
 	sim_pass(&sim);
 }
