@@ -371,6 +371,22 @@ static void print_row(const char *name, double rt, double rd, double wr, const c
 	printf("%-29s | %14.1f | %10.0f | %11.0f | %-16s | %s\n", name, rt, rd, wr, rtr, tpr);
 }
 
+static const char *const meaning[] = {
+	"",
+	"What the ratios mean (each taken within a round, median over rounds):",
+	"  rt ratio > 1: a request takes that many times the baseline's round trip.",
+	"  throughput ratio < 1: that fraction of the baseline's MiB/s.",
+	"  xvdm xen-mmap vs vhub-blk direct: the relay cost of xvdm (MMIO exits for",
+	"    QueueNotify, InterruptStatus and InterruptACK, kick and call relayed, the",
+	"    interrupt injected); no copy.",
+	"  xvdm shadow vs qsd direct: the relay cost plus the copy cost of shadow mode",
+	"    (every request and its data copied between guest RAM and the shadow area).",
+	"Under the simulator an ioreq is a shared-page write plus an eventfd hop to xvdm and",
+	"an interrupt is a unix-socket message, not a hypercall and a vGIC injection: absolute",
+	"numbers differ from real Xen; the ratios say what xvdm adds on the same host, not what",
+	"a guest on Xen sees.",
+};
+
 static void report(int done_rounds, double secs, double host_busy, double others_busy,
 		   const char *load0, const char *load1)
 {
@@ -437,30 +453,16 @@ static void report(int done_rounds, double secs, double host_busy, double others
 		s->added = median(d, n);
 		printf("  %-29s +%.1f µs vs %s\n", s->name, s->added, setups[s->baseline].name);
 	}
-	if (setups[1].on && setups[3].on)
-		printf("  copy cost of shadow mode, estimated as (shadow - qsd direct) - (xen-mmap "
-		       "- "
-		       "vhub-blk direct): %+.1f µs\n"
-		       "  (an estimate across two back-ends: vhub-blk cannot be measured behind "
-		       "shadow mode, see docs/performance.md)\n",
+	if (setups[1].on && setups[3].on) {
+		printf("  shadow mode beyond the relay (copies and whatever else), estimated as\n");
+		printf("    (shadow - qsd direct) - (xen-mmap - vhub-blk direct): %+.1f µs\n",
 		       setups[1].added - setups[3].added);
-	printf("\nWhat the ratios mean (each taken within a round, median over rounds):\n"
-	       "  rt ratio > 1: a request takes that many times the baseline's round trip.\n"
-	       "  throughput ratio < 1: that fraction of the baseline's MiB/s.\n"
-	       "  xvdm xen-mmap vs vhub-blk direct: the relay cost of xvdm (MMIO exits for "
-	       "QueueNotify,\n"
-	       "    InterruptStatus and InterruptACK, the kick and call relayed, the interrupt "
-	       "injected); no copy.\n"
-	       "  xvdm shadow vs its direct baseline: relay cost plus the copy cost of shadow "
-	       "mode\n"
-	       "    (every request and its data copied between guest RAM and the shadow area).\n"
-
-	       "Under the simulator an ioreq is a shared-page write plus an eventfd hop to xvdm "
-	       "and an\n"
-	       "interrupt is a unix-socket message, not a hypercall and a vGIC injection: "
-	       "absolute numbers\n"
-	       "differ from real Xen; the ratios say what xvdm adds on the same host, not what a "
-	       "guest sees.\n");
+		printf("    (across two back-ends: vhub-blk cannot be measured behind shadow "
+		       "mode,\n"
+		       "    see docs/performance.md)\n");
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(meaning); i++)
+		printf("%s\n", meaning[i]);
 }
 
 static GOptionEntry entries[] = {
