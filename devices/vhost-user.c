@@ -69,6 +69,7 @@ static void compute_offer(struct vhu_dev *v)
 	uint64_t f = (be & v->dev_mask) | v->type->local_features;
 
 	if (v->mode == VHU_MEM_SHADOW) {
+		f &= ~v->type->shadow_mask;
 		/* our virtqueue engine serves the guest's rings */
 		f |= (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	} else {
@@ -237,6 +238,8 @@ static gboolean down_cb(gpointer data)
 	v->down_src = NULL;
 	vhu_unwatch(&v->sock_src);
 	chan_close(v);
+	if (v->type->session_end)
+		v->type->session_end(v);
 	vhu_conn_close(&v->conn);
 	if (v->running)
 		v->resume = true;
@@ -297,7 +300,7 @@ static int adopt(struct vhu_dev *v)
 	uint64_t need =
 		v->vdev.driver_features & ~(v->type->local_features | (1ULL << VIRTIO_F_VERSION_1));
 
-	if (mode == VHU_MEM_SHADOW && v->type->gpa_in_payload) {
+	if (mode == VHU_MEM_SHADOW && v->type->gpa_in_payload && !v->type->shadow_filter) {
 		log_warn("%s: the back-end does not offer F_XEN_MMAP, and %s requests carry guest "
 			 "addresses that shadow mode cannot translate: not served",
 			 v->vdev.name, v->type->vt->name);
@@ -336,7 +339,10 @@ static int negotiate(struct vhu_dev *v)
 	r = adopt(v);
 	if (r < 0)
 		return r;
-	return chan_open(v);
+	r = chan_open(v);
+	if (r == 0 && v->type->session)
+		r = v->type->session(v);
+	return r;
 }
 
 /* A connected socket: negotiate, and resume the rings if the driver was running. */
@@ -369,6 +375,8 @@ static int session_open(struct vhu_dev *v, int fd)
 	return 0;
 err:
 	chan_close(v);
+	if (v->type->session_end)
+		v->type->session_end(v);
 	vhu_unwatch(&v->down_src); /* a latch tripped during negotiation: handled here */
 	vhu_conn_close(&v->conn);
 	if (v->resume && r == -EPROTO)
@@ -497,6 +505,8 @@ static void vhu_free_op(struct vdev *d)
 	vhu_unwatch(&v->retry_src);
 	vhu_unwatch(&v->down_src);
 	chan_close(v);
+	if (v->type->free)
+		v->type->free(v);
 	vhu_conn_close(&v->conn);
 	if (v->listen_fd >= 0) {
 		close(v->listen_fd);
@@ -676,7 +686,7 @@ int vhu_create(const struct vdev_type *t, const struct vdev_params *p, struct vd
 
 	v->vdev.name = (char *)name; /* for messages until vdev_init copies it */
 	r = parse_opts(v, p->opts, error);
-	if (r == 0 && vt->gpa_in_payload && v->o.mem == VHU_MEM_SHADOW) {
+	if (r == 0 && vt->gpa_in_payload && !vt->shadow_filter && v->o.mem == VHU_MEM_SHADOW) {
 		g_set_error(error, VDEV_ERROR, EINVAL,
 			    "%s: mem=shadow cannot serve %s: its requests carry guest addresses "
 			    "that shadow copies cannot translate (use a back-end with F_XEN_MMAP, "
@@ -694,6 +704,8 @@ int vhu_create(const struct vdev_type *t, const struct vdev_params *p, struct vd
 				    name, v->o.nqueues, v->o.cfg_size, g_strerror(-r));
 	}
 	if (r < 0) {
+		if (vt->free)
+			vt->free(v);
 		v->vdev.name = NULL;
 		g_main_context_unref(v->ctx);
 		g_free(v->o.socket);

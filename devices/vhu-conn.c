@@ -99,7 +99,7 @@ int vhu_request(struct vhu_conn *c, struct vhu_msg *req, struct vhu_msg *reply)
 	if (!c->up)
 		return -ENOTCONN;
 	want_reply = vhu_req_has_reply(req->hdr.request);
-	if (!want_reply && c->acks)
+	if (!want_reply && c->acks && vhu_req_may_ack(req->hdr.request))
 		req->hdr.flags |= VHU_FLAG_NEED_REPLY;
 	r = vhu_check_request(c->proto, req);
 	if (r < 0) {
@@ -319,6 +319,16 @@ int vhu_set_backend_req_fd(struct vhu_conn *c, int fd)
 	struct vhu_msg m;
 
 	vhu_msg_init(&m, VHU_SET_BACKEND_REQ_FD, 0);
+	m.fds[0] = fd;
+	m.nfds = 1;
+	return vhu_request(c, &m, NULL);
+}
+
+int vhu_gpu_set_socket(struct vhu_conn *c, int fd)
+{
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, VHU_GPU_SET_SOCKET, 0);
 	m.fds[0] = fd;
 	m.nfds = 1;
 	return vhu_request(c, &m, NULL);

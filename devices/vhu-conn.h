@@ -78,6 +78,8 @@ int vhu_get_inflight_fd(struct vhu_conn *c, uint16_t num_queues, uint16_t queue_
 			struct vhu_inflight *ret, int *ret_fd);
 int vhu_set_inflight_fd(struct vhu_conn *c, const struct vhu_inflight *in, int fd);
 int vhu_set_backend_req_fd(struct vhu_conn *c, int fd);
+/* VHOST_USER_GPU_SET_SOCKET: never acked, whatever REPLY_ACK says (vhu-msg.def). fd stays ours. */
+int vhu_gpu_set_socket(struct vhu_conn *c, int fd);
 /*
  * SET_FEATURES. Acks (NEED_REPLY) are used from this request on when REPLY_ACK was
  * negotiated and bit 30 is in `features`: some rust-vmm versions only ack once the

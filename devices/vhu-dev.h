@@ -20,6 +20,8 @@
 
 struct svq;
 struct svq_area;
+struct svq_filter;
+struct vhu_gpu;
 struct vq;
 struct vhu_dev;
 
@@ -45,13 +47,24 @@ struct vhu_type {
 	uint64_t local_features; /* bits xvdm implements itself (e.g. net MAC, STATUS) */
 	/*
 	 * The device's requests carry guest-physical addresses in their payload (virtio-gpu
-	 * ATTACH_BACKING): shadow copies cannot translate them, so only xen-mmap serves it.
+	 * ATTACH_BACKING): shadow copies cannot translate them, so shadow mode serves the
+	 * type only with a shadow_filter that rewrites them.
 	 */
 	bool gpa_in_payload;
+	uint64_t shadow_mask; /* device feature bits never offered in shadow mode */
 	/* Type-specific options: queue count, local config. Optional. */
 	int (*setup)(struct vhu_dev *v, GHashTable *opts, GError **error);
 	/* Patch the back-end's config after each GET_CONFIG (e.g. blk num_queues). Optional. */
 	void (*fix_cfg)(struct vhu_dev *v);
+	/* Optional: after each negotiation (-errno fails the session), and when it is gone. */
+	int (*session)(struct vhu_dev *v);
+	void (*session_end)(struct vhu_dev *v);
+	/* Optional: shadow mode's request filter of queue q (NULL: none). */
+	struct svq_filter *(*shadow_filter)(struct vhu_dev *v, unsigned q);
+	/* Optional: the rings were taken back, the shadow area is about to go. */
+	void (*rings_stopped)(struct vhu_dev *v);
+	/* Optional: free what setup allocated. */
+	void (*free)(struct vhu_dev *v);
 };
 
 /* Options common to every vhost-user type (vhost-user.c parses them). */
@@ -92,6 +105,8 @@ struct vhu_dev {
 
 	uint64_t dev_mask;	/* the type's mask, adjusted by its setup hook */
 	uint32_t scanouts;	/* gpu: num_scanouts when the back-end says 0 */
+	struct vhu_gpu *gpu;	/* gpu: side channel, display, shadow backing */
+	size_t area_extra;	/* shadow area bytes beyond the queues' (gpu backing) */
 	enum vhu_mem_mode mode; /* resolved at negotiation */
 	bool known;		/* the back-end's features are known (negotiated once) */
 	uint64_t offered;	/* features offered to the driver (0 until known) */

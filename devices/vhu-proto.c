@@ -28,6 +28,7 @@ enum vhu_size_rule {
 
 enum vhu_reply_kind {
 	VHU_RPL_NONE,
+	VHU_RPL_NEVER,
 	VHU_RPL_U64,
 	VHU_RPL_FIXED,
 	VHU_RPL_ANY,
@@ -121,7 +122,14 @@ bool vhu_req_has_reply(uint32_t id)
 {
 	const struct vhu_row *r = req_row(id);
 
-	return r && r->reply != VHU_RPL_NONE;
+	return r && r->reply != VHU_RPL_NONE && r->reply != VHU_RPL_NEVER;
+}
+
+bool vhu_req_may_ack(uint32_t id)
+{
+	const struct vhu_row *r = req_row(id);
+
+	return r && r->reply == VHU_RPL_NONE;
 }
 
 void vhu_msg_init(struct vhu_msg *m, uint32_t request, uint32_t flags)
@@ -271,6 +279,7 @@ static int check_reply_size(const struct vhu_row *r, const struct vhu_msg *req,
 			       ? -EPROTO
 			       : 0;
 	case VHU_RPL_NONE:
+	case VHU_RPL_NEVER:
 		break;
 	}
 	return -EPROTO;

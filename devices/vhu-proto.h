@@ -194,6 +194,8 @@ const char *vhu_breq_name(uint32_t id); /* "CONFIG_CHANGE_MSG", or "unknown" */
 bool vhu_req_known(uint32_t id);
 /* The reply of a request is mandatory (GET_*), else it is an optional u64 ack. */
 bool vhu_req_has_reply(uint32_t id);
+/* The request may ask for a u64 ack with NEED_REPLY (reply kind NONE, not NEVER). */
+bool vhu_req_may_ack(uint32_t id);
 
 /* A request with an empty payload and no fds. */
 void vhu_msg_init(struct vhu_msg *m, uint32_t request, uint32_t flags);

@@ -214,6 +214,7 @@ static int area_setup(struct vhu_dev *v)
 	}
 	if (need == 0)
 		return 0;
+	need += v->area_extra;
 	r = svq_area_new(need, v->vdev.name, &v->area);
 	if (r < 0)
 		log_warn("%s: shadow memory of %zu bytes: %s", v->vdev.name, need, g_strerror(-r));
@@ -256,7 +257,10 @@ static int queue_local_setup(struct vhu_dev *v, struct vhu_queue *q)
 	r = vq_new(v->vdev.mem, dq, v->vdev.driver_features, name, &q->vq);
 	if (r < 0)
 		return r;
-	return svq_new(v->area, q->vq, dq->num, ring_bounce(v), name, &q->svq);
+	r = svq_new(v->area, q->vq, dq->num, ring_bounce(v), name, &q->svq);
+	if (r == 0 && v->type->shadow_filter)
+		svq_set_filter(q->svq, v->type->shadow_filter(v, q->index));
+	return r;
 }
 
 /* The index the back-end starts from, and the ring addresses it gets. */
@@ -443,6 +447,8 @@ void vhu_rings_stop(struct vhu_dev *v)
 		vhu_send_u64(&v->conn, VHU_SET_STATUS, 0);
 	for (i = 0; i < v->vdev.nqueues; i++)
 		queue_drop(&v->q[i]);
+	if (v->type->rings_stopped)
+		v->type->rings_stopped(v);
 	svq_area_free(v->area);
 	v->area = NULL;
 	if (v->inflight_fd >= 0)

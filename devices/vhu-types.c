@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "devices/catalogue-internal.h"
 #include "devices/vhu-dev.h"
+#include "devices/vhu-gpu.h"
 
 #define BIT(n)	 (1ULL << (n))
 #define DEV_BITS 0x00ffffffULL /* bits 0-23: device specific (virtio 1.2 §6) */
@@ -31,7 +32,8 @@ static const char *const keys_plain[] = { COMMON_KEYS, NULL };
 static const char *const keys_queues[] = { COMMON_KEYS, "num-queues", NULL };
 static const char *const keys_net[] = { COMMON_KEYS, "mac", NULL };
 static const char *const keys_fs[] = { COMMON_KEYS, "tag", "num-request-queues", NULL };
-static const char *const keys_gpu[] = { COMMON_KEYS, "scanouts", NULL };
+static const char *const keys_gpu[] = { COMMON_KEYS, "scanouts",    "width", "height",
+					"display",   "backing-mem", NULL };
 static const char *const keys_generic[] = { COMMON_KEYS, "device-id", "num-queues", "config-size",
 					    NULL };
 
@@ -157,20 +159,6 @@ static int setup_fs(struct vhu_dev *v, GHashTable *opts, GError **error)
 	return 0;
 }
 
-static int setup_gpu(struct vhu_dev *v, GHashTable *opts, GError **error)
-{
-	uint64_t n = 1;
-	int r = vhu_opt_u64(opts, "scanouts", VIRTIO_GPU_MAX_SCANOUTS, &n, v->vdev.name, error);
-
-	if (r < 0)
-		return r;
-	v->scanouts = n ? (uint32_t)n : 1;
-	log_info("%s: the GPU_SET_SOCKET side channel is not served yet: back-ends that "
-		 "need it (vhost-user-gpu, FACTS 35) cannot answer display queries",
-		 v->vdev.name);
-	return 0;
-}
-
 /* vhost-user-gpu reports num_scanouts = 0: the front-end supplies it (FACTS 35). */
 static void fix_gpu(struct vhu_dev *v)
 {
@@ -241,15 +229,25 @@ static const struct vhu_type vhu_types[] = {
 	  .cfg_src = VHU_CFG_LOCAL,
 	  .dev_mask = DEV_BITS,
 	  .setup = setup_fs },
-	/* no BLOB resources (bit 3): host-visible memory is the SHMEM issue */
+	/*
+	 * No BLOB resources (bit 3): host-visible memory is the SHMEM issue; no EDID: xvdm
+	 * does not answer the side channel's GET_EDID. Shadow mode translates 2D backing
+	 * only (devices/vhu-gpu-shadow.c): no VIRGL or CONTEXT_INIT there.
+	 */
 	{ .vt = &vdev_type_vhu_gpu,
 	  .nqueues = 2,
 	  .cfg_size = sizeof(struct virtio_gpu_config),
 	  .cfg_src = VHU_CFG_BACKEND,
-	  .dev_mask = DEV_BITS & ~BIT(VIRTIO_GPU_F_RESOURCE_BLOB),
+	  .dev_mask = DEV_BITS & ~(BIT(VIRTIO_GPU_F_RESOURCE_BLOB) | BIT(VIRTIO_GPU_F_EDID)),
 	  .gpa_in_payload = true,
-	  .setup = setup_gpu,
-	  .fix_cfg = fix_gpu },
+	  .shadow_mask = BIT(VIRTIO_GPU_F_VIRGL) | BIT(VIRTIO_GPU_F_CONTEXT_INIT),
+	  .setup = vhu_gpu_setup,
+	  .fix_cfg = fix_gpu,
+	  .session = vhu_gpu_session,
+	  .session_end = vhu_gpu_session_end,
+	  .shadow_filter = vhu_gpu_filter,
+	  .rings_stopped = vhu_gpu_rings_stopped,
+	  .free = vhu_gpu_free },
 	{ .vt = &vdev_type_vhu_vsock,
 	  .nqueues = 3,
 	  .cfg_size = 8,

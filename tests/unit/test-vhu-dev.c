@@ -327,10 +327,27 @@ static void gpu_modes(struct fx *f)
 	GError *err = NULL;
 	uint32_t n = 0;
 
-	g_assert_cmpint(create(f, "vhost-user-gpu", "mem=shadow,reconnect=0", &err), <, 0);
-	g_assert_nonnull(strstr(err->message, "cannot translate"));
+	struct fb_msg m;
+
+	/* shadow mode translates ATTACH_BACKING (vhu-gpu-shadow.c): served, no VIRGL there */
+	g_assert_cmpint(create(f, "vhost-user-gpu", "mem=shadow,reconnect=0,scanouts=3", &err), ==,
+			0);
+	g_assert_no_error(err);
+	/* the side channel: one fd, never NEED_REPLY (libvhost-user would not ack it) */
+	g_assert_true(fake_backend_wait(f->fb, VHU_GPU_SET_SOCKET, 1, 1000));
+	g_assert_true(fake_backend_last(f->fb, VHU_GPU_SET_SOCKET, &m));
+	g_assert_cmpuint(m.nfds, ==, 1);
+	g_assert_cmpuint(m.flags & VHU_FLAG_NEED_REPLY, ==, 0);
+	g_assert_cmpint(vdev_cfg_read(f->d, 8, &n, 4), ==, 0);
+	g_assert_cmpuint(n, ==, 3);
+	vdev_free(f->d);
+	f->d = NULL;
+	/* bad gpu options name their key */
+	g_assert_cmpint(create(f, "vhost-user-gpu", "width=0", &err), <, 0);
+	g_assert_nonnull(strstr(err->message, "width"));
 	g_clear_error(&err);
-	g_assert_cmpint(create(f, "vhost-user-gpu", "reconnect=0", &err), <, 0);
+	g_assert_cmpint(create(f, "vhost-user-gpu", "display=/nonexistent/dir", &err), <, 0);
+	g_assert_nonnull(strstr(err->message, "display"));
 	g_clear_error(&err);
 	fake_backend_free(f->fb);
 	f->mem.shareable = true;
