@@ -350,55 +350,103 @@ static int walk(struct be *b, struct vq *q, uint16_t head, struct chain *c)
 	}
 }
 
-/* Data segments are iov[1 .. n-2]; the status byte is the last byte of iov[n-1]. */
-static uint8_t do_request(struct be *b, struct chain *c, uint32_t *ret_written)
+/*
+ * Message framing is free (virtio 1.2 §2.6.4): the readable bytes are the header (16
+ * bytes) then, for OUT, the data; the writable bytes are, for IN, the data and for
+ * GET_ID the id, then the status byte last. Any split into descriptors is valid (a
+ * front-end in shadow mode sends one readable and one writable piece).
+ */
+enum side {
+	READABLE,
+	WRITABLE
+};
+
+static uint64_t side_len(const struct chain *c, enum side sd)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->write[i] == (sd == WRITABLE))
+			n += c->iov[i].iov_len;
+	return n;
+}
+
+/*
+ * Move len bytes at byte `start` of one side: to or from `buf` (disk < 0), or between
+ * that side and the disk at `disk` (pread into a writable side, pwrite from a readable
+ * one). 0, or -1 on a short disk transfer.
+ */
+static int side_io(struct be *b, struct chain *c, enum side sd, uint64_t start, uint64_t len,
+		   uint8_t *buf, bool to_side, int64_t disk)
+{
+	uint64_t pos = 0;
+
+	for (unsigned i = 0; i < c->n && len; i++) {
+		uint8_t *p = c->iov[i].iov_base;
+		uint64_t l = c->iov[i].iov_len, skip, n;
+
+		if (c->write[i] != (sd == WRITABLE))
+			continue;
+		if (start >= pos + l) {
+			pos += l;
+			continue;
+		}
+		skip = start > pos ? start - pos : 0;
+		n = MIN(l - skip, len);
+		if (disk >= 0) {
+			ssize_t r = to_side ? pread(b->disk, p + skip, n, disk)
+					    : pwrite(b->disk, p + skip, n, disk);
+
+			if (r != (ssize_t)n)
+				return -1;
+			disk += (int64_t)n;
+		} else if (to_side) {
+			memcpy(p + skip, buf, n);
+			buf += n;
+		} else {
+			memcpy(buf, p + skip, n);
+			buf += n;
+		}
+		start += n;
+		len -= n;
+		pos += l;
+	}
+	return len ? -1 : 0;
+}
+
+/* Serve one request; the status goes to the last writable byte (the caller checks it exists). */
+static uint8_t do_request(struct be *b, struct chain *c, uint64_t wr)
 {
 	struct virtio_blk_outhdr h;
-	uint64_t off, total = 0;
+	uint64_t rd = side_len(c, READABLE), off, total;
 	uint32_t type;
 
-	*ret_written = 1;
-	if (c->n < 2 || c->write[0] || c->iov[0].iov_len < sizeof(h) || !c->write[c->n - 1] ||
-	    !c->iov[c->n - 1].iov_len)
+	if (rd < sizeof(h) || side_io(b, c, READABLE, 0, sizeof(h), (uint8_t *)&h, false, -1))
 		return VIRTIO_BLK_S_IOERR;
-	memcpy(&h, c->iov[0].iov_base, sizeof(h));
 	type = le32toh(h.type);
-	for (unsigned i = 1; i + 1 < c->n; i++)
-		total += c->iov[i].iov_len;
 	if (type == VIRTIO_BLK_T_FLUSH)
 		return fdatasync(b->disk) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	if (type == VIRTIO_BLK_T_GET_ID) {
-		char id[VIRTIO_BLK_ID_BYTES] = { 0 };
+		uint8_t id[VIRTIO_BLK_ID_BYTES] = { 0 };
+		uint64_t n = MIN(sizeof(id), wr - 1);
 
-		if (c->n != 3 || !c->write[1])
-			return VIRTIO_BLK_S_IOERR;
 		memcpy(id, b->id, MIN(strlen(b->id), sizeof(id))); /* not nul-terminated if 20 */
-		memcpy(c->iov[1].iov_base, id, MIN(sizeof(id), c->iov[1].iov_len));
-		*ret_written += (uint32_t)MIN(sizeof(id), c->iov[1].iov_len);
+		side_io(b, c, WRITABLE, 0, n, id, true, -1);
 		return VIRTIO_BLK_S_OK;
 	}
 	if (type != VIRTIO_BLK_T_IN && type != VIRTIO_BLK_T_OUT)
 		return VIRTIO_BLK_S_UNSUPP;
+	total = type == VIRTIO_BLK_T_IN ? wr - 1 : rd - sizeof(h);
 	off = le64toh(h.sector);
 	if (total % 512 || off > b->capacity || total / 512 > b->capacity - off)
 		return VIRTIO_BLK_S_IOERR;
-	off *= 512;
-	for (unsigned i = 1; i + 1 < c->n; i++) {
-		bool in = type == VIRTIO_BLK_T_IN;
-		ssize_t n;
-
-		if (c->write[i] != in)
-			return VIRTIO_BLK_S_IOERR;
-		n = in ? pread(b->disk, c->iov[i].iov_base, c->iov[i].iov_len, (off_t)off)
-		       : pwrite(b->disk, c->iov[i].iov_base, c->iov[i].iov_len, (off_t)off);
-		if (n != (ssize_t)c->iov[i].iov_len)
-			return VIRTIO_BLK_S_IOERR;
-		off += c->iov[i].iov_len;
-	}
 	if (type == VIRTIO_BLK_T_IN) {
-		*ret_written += (uint32_t)total;
+		if (side_io(b, c, WRITABLE, 0, total, NULL, true, (int64_t)(off * 512)))
+			return VIRTIO_BLK_S_IOERR;
 		b->bytes_in += total;
 	} else {
+		if (side_io(b, c, READABLE, sizeof(h), total, NULL, false, (int64_t)(off * 512)))
+			return VIRTIO_BLK_S_IOERR;
 		b->bytes_out += total;
 	}
 	return VIRTIO_BLK_S_OK;
@@ -423,6 +471,7 @@ static void process(struct be *b, struct vq *q)
 		uint16_t head = le16toh(q->avail->ring[q->last_avail % q->num]);
 		struct chain c;
 		uint32_t written = 0;
+		uint64_t wr;
 		uint8_t status;
 		struct vring_used_elem *e;
 
@@ -432,8 +481,20 @@ static void process(struct be *b, struct vq *q)
 			b->bad_chains++;
 			continue;
 		}
-		status = do_request(b, &c, &written);
-		((uint8_t *)c.iov[c.n - 1].iov_base)[c.iov[c.n - 1].iov_len - 1] = status;
+		wr = side_len(&c, WRITABLE);
+		if (!wr) {
+			msg(b, "request at head %u has no status byte: skipped", head);
+			b->bad_chains++;
+			continue;
+		}
+		status = do_request(b, &c, wr);
+		side_io(b, &c, WRITABLE, wr - 1, 1, &status, true, -1);
+		/*
+		 * The status is the last writable byte, and a driver may only look at the
+		 * first len bytes (virtio 1.2 §2.7.8.2): len covers the whole writable part,
+		 * as QEMU does (a shadow-mode front-end copies back exactly len bytes).
+		 */
+		written = (uint32_t)MIN(wr, UINT32_MAX);
 		b->requests++;
 		e = &q->used->ring[q->used_idx % q->num];
 		e->id = htole32(head);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * sim-vhu-blk-shadow: the real xvdm serving two vhost-user-blk devices in shadow memory
- * mode (DESIGN.md §3) to a simulated 2-vCPU domain, each backed by its own
- * qemu-storage-daemon export of a fresh image (FACTS 32). Two vCPU threads probe one
+ * mode (DESIGN.md §3) to a simulated 3-vCPU domain: two backed by their own
+ * qemu-storage-daemon export of a fresh image (FACTS 32), the third by the in-tree
+ * vhub-blk in its plain (--no-xen) mode, which must accept shadow mode's one-readable,
+ * one-writable framing of requests (virtio 1.2 §2.6.4). Three vCPU threads probe one
  * device each and run the blk data checks concurrently (blk-check.h: writes of 4 KiB …
  * 1 MiB at odd offsets and sector counts, each compared with the image file's bytes as
  * soon as it completed, read-backs, a read past the end, FLUSH, GET_ID); interrupts must
  * have been taken. Then xvdm and both daemons end on SIGTERM with status 0.
+ * Run as `sim-vhu-blk-shadow <xvdm> <libxensim.so> <vhub-blk>`.
  * Exits 77 until xvdm lists vhost-user-blk.
  */
 #include <inttypes.h>
@@ -21,7 +24,7 @@
 #include "tests/xensim/sim-blk.h"
 
 #define DOMID 1
-#define NDEV  2
+#define NDEV  3 /* two qemu-storage-daemon exports, one vhub-blk --no-xen */
 #define IRQ0  33
 #define QSIZE 128
 
@@ -81,6 +84,7 @@ int main(int argc, char **argv)
 
 	sim_init(&sim, "sim-vhu-blk-shadow", argc, argv, 110);
 	sim_blk_require(&sim, true);
+	SIM_CHECK(&sim, argc > 3, "usage: %s <xvdm> <libxensim.so> <vhub-blk>", argv[0]);
 	d = hv_dom_create(sim.hv, DOMID, &cfg);
 	SIM_CHECK(&sim, d, "hv_dom_create");
 	for (unsigned i = 0; i < NDEV; i++) {
@@ -89,9 +93,18 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "disk%u.img", i);
 		jobs[i] = (struct job){ .d = d, .i = i, .base = hv_host_mmio_base() + i * 0x200 };
 		jobs[i].image = sim_blk_disk(&sim, name, SIM_BLK_DISK_SIZE);
-		snprintf(name, sizeof(name), "qsd%u.sock", i);
+		snprintf(name, sizeof(name), "be%u.sock", i);
 		sock = sim_path(&sim, name);
-		qsd[i] = sim_blk_qsd(&sim, jobs[i].image, sock);
+		if (i < NDEV - 1) {
+			qsd[i] = sim_blk_qsd(&sim, jobs[i].image, sock);
+		} else {
+			qsd[i] = sim_spawn_aux(&sim,
+					       (const char *const[]){ argv[3], "--socket", sock,
+								      "--disk", jobs[i].image,
+								      "--no-xen", NULL },
+					       true);
+			sim_wait_listen(&sim, sock, qsd[i], 10000);
+		}
 		snprintf(specs[i], sizeof(specs[i]),
 			 "vhost-user-blk,transport=mmio,base=0x%" PRIx64
 			 ",irq=%u,socket=%s,mem=shadow",
@@ -116,13 +129,14 @@ int main(int argc, char **argv)
 			  j->what);
 		SIM_CHECK(&sim, j->b.v.interrupts > 0 && j->edges > 0,
 			  "device %u: no interrupts taken", i);
-		sim_note("device %u (qsd, shadow): %u writes, %u reads, %u flush, %" PRIu64
+		sim_note("device %u (%s, shadow): %u writes, %u reads, %u flush, %" PRIu64
 			 " bytes compared, %" PRIu64 " requests, %u interrupts (%" PRIu64
 			 " edges), GET_ID \"%s\"",
-			 i, j->c.writes, j->c.reads, j->c.flushes, j->c.bytes_compared,
-			 j->b.completed, j->b.v.interrupts, j->edges, j->c.id);
+			 i, i < NDEV - 1 ? "qsd" : "vhub-blk", j->c.writes, j->c.reads,
+			 j->c.flushes, j->c.bytes_compared, j->b.completed, j->b.v.interrupts,
+			 j->edges, j->c.id);
 	}
-	sim_note("both devices, concurrently: %.3f s", now_s() - t0);
+	sim_note("all devices, concurrently: %.3f s", now_s() - t0);
 
 	st = sim_terminate(&sim, 5000);
 	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
@@ -130,7 +144,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < NDEV; i++) {
 		st = sim_aux_stop(&sim, qsd[i], SIGTERM, 5000);
 		SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0,
-			  "qemu-storage-daemon %u after SIGTERM: %s", i, sim_status_str(st));
+			  "back-end %u after SIGTERM: %s", i, sim_status_str(st));
 	}
 	sim_pass(&sim);
 }
