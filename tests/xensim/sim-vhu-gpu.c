@@ -799,5 +799,6 @@ int main(int argc, char **argv)
 	/* vhost-user-gpu serves one connection and exits when it ends (FACTS 35). */
 	st = sim_aux_stop(&sim, vug, 0, 5000);
 	SIM_CHECK(&sim, WIFEXITED(st), "vhost-user-gpu after xvdm left: %s", sim_status_str(st));
+	g_clear_pointer(&sockopt, g_free); /* sim_pass() exits past scope cleanup */
 	sim_pass(&sim);
 }
