@@ -303,35 +303,32 @@ int vhu_get_inflight_fd(struct vhu_conn *c, uint16_t num_queues, uint16_t queue_
 	return 0;
 }
 
-int vhu_set_inflight_fd(struct vhu_conn *c, const struct vhu_inflight *in, int fd)
+/* A request whose payload (possibly empty) travels with exactly one fd. */
+static int request_with_fd(struct vhu_conn *c, enum vhu_req req, const void *p, size_t len, int fd)
 {
 	struct vhu_msg m;
 
-	vhu_msg_init(&m, VHU_SET_INFLIGHT_FD, 0);
-	vhu_msg_put(&m, in, sizeof(*in));
+	vhu_msg_init(&m, req, 0);
+	if (len)
+		vhu_msg_put(&m, p, len);
 	m.fds[0] = fd;
 	m.nfds = 1;
 	return vhu_request(c, &m, NULL);
+}
+
+int vhu_set_inflight_fd(struct vhu_conn *c, const struct vhu_inflight *in, int fd)
+{
+	return request_with_fd(c, VHU_SET_INFLIGHT_FD, in, sizeof(*in), fd);
 }
 
 int vhu_set_backend_req_fd(struct vhu_conn *c, int fd)
 {
-	struct vhu_msg m;
-
-	vhu_msg_init(&m, VHU_SET_BACKEND_REQ_FD, 0);
-	m.fds[0] = fd;
-	m.nfds = 1;
-	return vhu_request(c, &m, NULL);
+	return request_with_fd(c, VHU_SET_BACKEND_REQ_FD, NULL, 0, fd);
 }
 
 int vhu_gpu_set_socket(struct vhu_conn *c, int fd)
 {
-	struct vhu_msg m;
-
-	vhu_msg_init(&m, VHU_GPU_SET_SOCKET, 0);
-	m.fds[0] = fd;
-	m.nfds = 1;
-	return vhu_request(c, &m, NULL);
+	return request_with_fd(c, VHU_GPU_SET_SOCKET, NULL, 0, fd);
 }
 
 int vhu_set_features(struct vhu_conn *c, uint64_t features)

@@ -17,6 +17,7 @@
 #include <linux/virtio_ids.h>
 
 #include "common/util.h"
+#include "tests/fuzz/fuzz-quiet.h"
 #include "tests/support/fake-vdev.h"
 #include "virtio-mmio/vmmio.h"
 #include "xen/xh-internal.h"
@@ -74,17 +75,9 @@ static const struct xh_ioreq_handler_ops handler_ops = {
 	.invalidate = invalidate,
 };
 
-static GLogWriterOutput drop_logs(GLogLevelFlags level, const GLogField *fields, gsize n,
-				  gpointer user_data)
-{
-	return G_LOG_WRITER_HANDLED;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	/* Guest-triggered warnings come by the thousand: keep the fuzzer's output readable. */
-	if (!g_getenv("FUZZ_IOREQ_LOG"))
-		g_log_set_writer_func(drop_logs, NULL, NULL);
+	fuzz_quiet_logs();
 	return 0;
 }
 

@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+
+#include "tests/fuzz/fuzz-quiet.h"
 #include <linux/virtio_ring.h>
 
 #include "common/util.h"
@@ -66,15 +68,9 @@ struct fz {
 	bool trace;  /* FUZZ_SVQ_TRACE set: print each operation (debugging seeds) */
 };
 
-static GLogWriterOutput quiet(GLogLevelFlags level, const GLogField *fields, gsize n,
-			      gpointer user_data)
-{
-	return G_LOG_WRITER_HANDLED;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	g_log_set_writer_func(quiet, NULL, NULL);
+	fuzz_quiet_logs();
 	return 0;
 }
 

@@ -25,16 +25,11 @@
 #include <sys/socket.h>
 #include <glib.h>
 
+#include "tests/fuzz/fuzz-quiet.h"
+
 #include "devices/vhu-conn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Peer errors are logged (rate-limited) by design: keep the fuzzer's output readable. */
-static GLogWriterOutput quiet_writer(GLogLevelFlags level, const GLogField *fields, gsize n,
-				     gpointer data)
-{
-	return G_LOG_WRITER_HANDLED;
-}
 
 static unsigned open_fds(void)
 {
@@ -95,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!quiet) {
 		g_log_set_always_fatal(G_LOG_FATAL_MASK);
-		g_log_set_writer_func(quiet_writer, NULL, NULL);
+		fuzz_quiet_logs();
 		quiet = true;
 	}
 	if (size < 3 || size > 64 * 1024)

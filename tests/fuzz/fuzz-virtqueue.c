@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <glib.h>
+
+#include "tests/fuzz/fuzz-quiet.h"
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
@@ -63,15 +65,9 @@ static void on_access(struct fake_gmem *fg, bool write, uint64_t gpa, size_t len
 			fg->mem[cur->poke[i].off] = cur->poke[i].val;
 }
 
-static GLogWriterOutput quiet(GLogLevelFlags level, const GLogField *fields, gsize n,
-			      gpointer user_data)
-{
-	return G_LOG_WRITER_HANDLED;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	g_log_set_writer_func(quiet, NULL, NULL);
+	fuzz_quiet_logs();
 	return 0;
 }
 

@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+
+#include "tests/fuzz/fuzz-quiet.h"
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
@@ -209,16 +211,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-static GLogWriterOutput drop_logs(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
-				  gpointer user_data)
-{
-	return G_LOG_WRITER_HANDLED;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	/* Every bad access logs a (rate-limited) warning: keep the fuzzer's output readable. */
-	if (!g_getenv("FUZZ_VMMIO_LOG"))
-		g_log_set_writer_func(drop_logs, NULL, NULL);
+	fuzz_quiet_logs();
 	return 0;
 }
