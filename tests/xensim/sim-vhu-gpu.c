@@ -47,6 +47,7 @@
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_gpu.h>
+#include <linux/virtio_ring.h>
 #include <linux/virtio_ids.h>
 #include <glib.h>
 
@@ -383,6 +384,17 @@ static uint32_t gpu_cmd(struct gpu *g, const void *cmd, uint32_t len, const void
 	SIM_CHECK(&sim, !r, "command 0x%x: %s", type, strerror(-r));
 	SIM_CHECK(&sim, got == head, "command 0x%x: used head %u, want %u", type, got, head);
 	SIM_CHECK(&sim, used >= sizeof(*resp), "command 0x%x: response of %u bytes", type, used);
+	if (resp->type == 0xa5a5a5a5) {
+		/* Used entry without a response: say what the rings look like a moment later. */
+		uint16_t uidx = le16toh(__atomic_load_n(&g->v.vq[CTRLQ].used->idx, __ATOMIC_ACQUIRE));
+
+		usleep(200 * 1000);
+		sim_note("command 0x%x (%u): used len %u head %u, used idx %u then %u, last used %u, "
+			 "avail idx %u, response type now 0x%x",
+			 type, g->cmds, used, got, uidx,
+			 le16toh(__atomic_load_n(&g->v.vq[CTRLQ].used->idx, __ATOMIC_ACQUIRE)),
+			 g->v.vq[CTRLQ].last_used, g->v.vq[CTRLQ].avail_idx, le32toh(resp->type));
+	}
 	g->cmds++;
 	return le32toh(resp->type);
 }
