@@ -386,10 +386,12 @@ static uint32_t gpu_cmd(struct gpu *g, const void *cmd, uint32_t len, const void
 	SIM_CHECK(&sim, used >= sizeof(*resp), "command 0x%x: response of %u bytes", type, used);
 	if (resp->type == 0xa5a5a5a5) {
 		/* Used entry without a response: say what the rings look like a moment later. */
-		uint16_t uidx = le16toh(__atomic_load_n(&g->v.vq[CTRLQ].used->idx, __ATOMIC_ACQUIRE));
+		uint16_t uidx =
+			le16toh(__atomic_load_n(&g->v.vq[CTRLQ].used->idx, __ATOMIC_ACQUIRE));
 
 		usleep(200 * 1000);
-		sim_note("command 0x%x (%u): used len %u head %u, used idx %u then %u, last used %u, "
+		sim_note("command 0x%x (%u): used len %u head %u, used idx %u then %u, last used "
+			 "%u, "
 			 "avail idx %u, response type now 0x%x",
 			 type, g->cmds, used, got, uidx,
 			 le16toh(__atomic_load_n(&g->v.vq[CTRLQ].used->idx, __ATOMIC_ACQUIRE)),
