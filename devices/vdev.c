@@ -40,6 +40,9 @@ int vdev_init(struct vdev *d, const struct vdev_ops *ops, const char *name, uint
 
 void vdev_fini(struct vdev *d)
 {
+	g_free(d->shm);
+	d->shm = NULL;
+	d->nshm = 0;
 	g_free(d->queues);
 	d->queues = NULL;
 	g_free(d->name);
@@ -277,6 +280,68 @@ void vdev_kick(struct vdev *d, unsigned q)
 	}
 	if (d->ops->kick)
 		d->ops->kick(d, q);
+}
+
+int vdev_set_shm(struct vdev *d, const struct vdev_shm *shm, unsigned n)
+{
+	bool seen[VDEV_MAX_SHM] = { false };
+	unsigned i;
+
+	if (n > VDEV_MAX_SHM)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (seen[shm[i].id] || shm[i].size == 0 || shm[i].size % VDEV_SHM_PAGE)
+			return -EINVAL;
+		seen[shm[i].id] = true;
+	}
+	g_free(d->shm);
+	d->shm = n ? g_memdup2(shm, n * sizeof(*shm)) : NULL;
+	d->nshm = n;
+	return 0;
+}
+
+int vdev_shm_find(struct vdev *d, uint8_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nshm; i++)
+		if (d->shm[i].id == id)
+			return (int)i;
+	return -ENOENT;
+}
+
+static bool shm_access_ok(struct vdev *d, unsigned idx, uint64_t off, unsigned size)
+{
+	if (idx >= d->nshm || (size != 1 && size != 2 && size != 4 && size != 8))
+		return false;
+	return range_ok(off, size, d->shm[idx].size);
+}
+
+int vdev_shm_read(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t *val)
+{
+	*val = 0;
+	if (!shm_access_ok(d, idx, off, size)) {
+		log_debug("%s: shm read of %u bytes at region %u + 0x%" G_GINT64_MODIFIER
+			  "x: out of range",
+			  d->name, size, idx, off);
+		return -EINVAL;
+	}
+	if (!d->ops->shm_read)
+		return 0;
+	return d->ops->shm_read(d, idx, off, size, val);
+}
+
+int vdev_shm_write(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t val)
+{
+	if (!shm_access_ok(d, idx, off, size)) {
+		log_debug("%s: shm write of %u bytes at region %u + 0x%" G_GINT64_MODIFIER
+			  "x: out of range",
+			  d->name, size, idx, off);
+		return -EINVAL;
+	}
+	if (!d->ops->shm_write)
+		return 0;
+	return d->ops->shm_write(d, idx, off, size, val);
 }
 
 void vdev_notify_used(struct vdev *d, unsigned q)

@@ -22,6 +22,19 @@ struct vdev;
 
 #define VDEV_MAX_QUEUES	  64
 #define VDEV_MAX_CFG_SIZE 0x100 /* virtio-mmio gives 0x100 bytes of config space */
+#define VDEV_MAX_SHM	  256	/* shmid is a u8 (virtio 1.2 §2.10) */
+#define VDEV_SHM_PAGE	  4096	/* region sizes and mappings are multiples of Xen's page */
+
+/*
+ * One VIRTIO shared memory region (virtio 1.2 §2.10): `id` is the shmid the driver sees
+ * (SHMSel on virtio-mmio, the capability's id on virtio-pci), `size` a non-zero multiple
+ * of the page size. Where the region sits in guest-physical space is the transport's and
+ * vmm/'s business; the device only serves accesses at an offset into it.
+ */
+struct vdev_shm {
+	uint8_t id;
+	uint64_t size;
+};
 
 /* The driver's view of one queue, as programmed through the transport. */
 struct vdev_queue {
@@ -64,6 +77,14 @@ struct vdev_ops {
 	void (*reset)(struct vdev *d);
 	/* Free the device (after reset). */
 	void (*free)(struct vdev *d);
+	/*
+	 * A guest access to shared memory region d->shm[idx] at off, size 1/2/4/8 bytes:
+	 * idx, size and off + size <= d->shm[idx].size pre-checked by the core. A read of
+	 * a part nothing is mapped at returns 0 in *val; a write there is dropped. May be
+	 * NULL (the whole region then reads 0 and ignores writes).
+	 */
+	int (*shm_read)(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t *val);
+	int (*shm_write)(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t val);
 };
 
 struct vdev {
@@ -76,6 +97,13 @@ struct vdev {
 	uint32_t cfg_size; /* <= VDEV_MAX_CFG_SIZE */
 	unsigned nqueues;  /* <= VDEV_MAX_QUEUES */
 	struct vdev_queue *queues;
+	/*
+	 * Shared memory regions, set by the device type (vdev_set_shm()) before a transport
+	 * is attached and fixed from then on: a transport sizes its windows or BAR from
+	 * them once. Distinct ids; owned by the core (freed by vdev_fini()).
+	 */
+	unsigned nshm; /* <= VDEV_MAX_SHM */
+	struct vdev_shm *shm;
 
 	/* Core state, changed only through the functions below. */
 	uint8_t status;
@@ -127,7 +155,25 @@ int vdev_cfg_write(struct vdev *d, uint32_t off, const void *buf, uint32_t len);
 /* QueueNotify: forwards to ops->kick when started; drops and warns otherwise. */
 void vdev_kick(struct vdev *d, unsigned q);
 
+/*
+ * A guest access to shared memory region d->shm[idx] (an index into d->shm, not a
+ * shmid) at byte offset off, size 1, 2, 4 or 8. Checked here: idx < nshm, the size,
+ * off + size <= the region's size without overflow (-EINVAL otherwise; a read then
+ * still sets *val = 0). Unmapped parts read 0 and ignore writes, and so does a device
+ * without shm_read/shm_write. *val holds the bytes in host order, as in a register read.
+ */
+int vdev_shm_read(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t *val);
+int vdev_shm_write(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t val);
+/* The index in d->shm of shmid `id`, or -ENOENT. */
+int vdev_shm_find(struct vdev *d, uint8_t id);
+
 /* --- called by devices --- */
+
+/*
+ * Give the device its shared memory regions (copied): before vdev_attach(). -EINVAL
+ * for n > VDEV_MAX_SHM, a repeated id, or a size that is 0 or not a page multiple.
+ */
+int vdev_set_shm(struct vdev *d, const struct vdev_shm *shm, unsigned n);
 
 void vdev_notify_used(struct vdev *d, unsigned q);
 /* The device changed its config space: bump the generation, notify the driver. */
