@@ -39,12 +39,19 @@ struct xh_ioreq_server {
 	unsigned nr_vcpus;
 	evtchn_port_t *local_port; /* [vcpu] */
 	bool enabled;
-	GArray *ranges; /* struct range: what to unmap at teardown */
+	GArray *ranges;	 /* struct range: what to unmap at teardown */
+	GArray *pcidevs; /* struct pcidev: likewise */
 	struct xh_ioreq_stats stats;
 };
 
 struct range {
 	uint64_t start, size;
+};
+
+/* A PCI function claimed with map_pcidev (x86): its PCI_CONFIG ioreqs come to us. */
+struct pcidev {
+	uint16_t seg;
+	uint8_t bus, dev, fn;
 };
 
 int xh_ctx_new(struct xh_ctx **ret)
@@ -88,6 +95,23 @@ int xh_set_irq_level(struct xh_ctx *x, uint32_t domid, uint32_t irq, bool level)
 	return 0;
 }
 
+int xh_set_pci_intx_level(struct xh_ctx *x, uint32_t domid, uint16_t seg, uint8_t bus, uint8_t dev,
+			  uint8_t intx, bool level)
+{
+	if (intx > 3)
+		return -EINVAL;
+	if (xendevicemodel_set_pci_intx_level(x->dmod, domid, seg, bus, dev, intx, level) < 0)
+		return -errno;
+	return 0;
+}
+
+int xh_inject_msi(struct xh_ctx *x, uint32_t domid, uint64_t addr, uint32_t data)
+{
+	if (xendevicemodel_inject_msi(x->dmod, domid, addr, data) < 0)
+		return -errno;
+	return 0;
+}
+
 int xh_ioreq_server_new(struct xh_ctx *x, uint32_t domid, struct xh_ioreq_handler *h,
 			struct xh_ioreq_server **ret)
 {
@@ -107,11 +131,13 @@ int xh_ioreq_server_new(struct xh_ctx *x, uint32_t domid, struct xh_ioreq_handle
 	s->handler = h;
 	s->nr_vcpus = vcpus;
 	s->ranges = g_array_new(false, false, sizeof(struct range));
+	s->pcidevs = g_array_new(false, false, sizeof(struct pcidev));
 	/* Arm has no buffered ioreqs (FACTS 23); we never need them on x86 either. */
 	if (xendevicemodel_create_ioreq_server(x->dmod, domid, HVM_IOREQSRV_BUFIOREQ_OFF, &s->id) <
 	    0) {
 		r = -errno;
 		g_array_free(s->ranges, true);
+		g_array_free(s->pcidevs, true);
 		g_free(s);
 		return r;
 	}
@@ -154,6 +180,39 @@ int xh_ioreq_server_unmap_mmio(struct xh_ioreq_server *s, uint64_t start, uint64
 		g_array_remove_index_fast(s->ranges, i);
 		if (xendevicemodel_unmap_io_range_from_ioreq_server(s->x->dmod, s->domid, s->id, 1,
 								    start, start + size - 1) < 0)
+			return -errno;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int xh_ioreq_server_map_pcidev(struct xh_ioreq_server *s, uint16_t seg, uint8_t bus, uint8_t dev,
+			       uint8_t fn)
+{
+	struct pcidev p = { seg, bus, dev, fn };
+
+	if (dev > 31 || fn > 7)
+		return -EINVAL;
+	if (xendevicemodel_map_pcidev_to_ioreq_server(s->x->dmod, s->domid, s->id, seg, bus, dev,
+						      fn) < 0)
+		return -errno;
+	g_array_append_val(s->pcidevs, p);
+	return 0;
+}
+
+int xh_ioreq_server_unmap_pcidev(struct xh_ioreq_server *s, uint16_t seg, uint8_t bus, uint8_t dev,
+				 uint8_t fn)
+{
+	guint i;
+
+	for (i = 0; i < s->pcidevs->len; i++) {
+		struct pcidev *p = &g_array_index(s->pcidevs, struct pcidev, i);
+
+		if (p->seg != seg || p->bus != bus || p->dev != dev || p->fn != fn)
+			continue;
+		g_array_remove_index_fast(s->pcidevs, i);
+		if (xendevicemodel_unmap_pcidev_from_ioreq_server(s->x->dmod, s->domid, s->id, seg,
+								  bus, dev, fn) < 0)
 			return -errno;
 		return 0;
 	}
@@ -266,6 +325,13 @@ void xh_ioreq_server_free(struct xh_ioreq_server *s)
 			s->x->dmod, s->domid, s->id, 1, rg->start, rg->start + rg->size - 1);
 	}
 	g_array_free(s->ranges, true);
+	for (i = 0; i < s->pcidevs->len; i++) {
+		struct pcidev *p = &g_array_index(s->pcidevs, struct pcidev, i);
+
+		xendevicemodel_unmap_pcidev_from_ioreq_server(s->x->dmod, s->domid, s->id, p->seg,
+							      p->bus, p->dev, p->fn);
+	}
+	g_array_free(s->pcidevs, true);
 	if (s->page_res)
 		xenforeignmemory_unmap_resource(s->x->fmem, s->page_res);
 	xendevicemodel_destroy_ioreq_server(s->x->dmod, s->domid, s->id);

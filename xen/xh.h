@@ -73,6 +73,14 @@ int xh_ioreq_server_new(struct xh_ctx *x, uint32_t domid, struct xh_ioreq_handle
 /* [start, start + size) of guest-physical MMIO space. */
 int xh_ioreq_server_map_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size);
 int xh_ioreq_server_unmap_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size);
+/*
+ * x86 HVM: claim a PCI function; the guest's config-space accesses to it arrive as
+ * XH_IO_PCI_CONFIG (addr = SBDF << 32 | register). Released at teardown.
+ */
+int xh_ioreq_server_map_pcidev(struct xh_ioreq_server *s, uint16_t seg, uint8_t bus, uint8_t dev,
+			       uint8_t fn);
+int xh_ioreq_server_unmap_pcidev(struct xh_ioreq_server *s, uint16_t seg, uint8_t bus, uint8_t dev,
+				 uint8_t fn);
 /* Enable and bind one event channel per vCPU. After this the guest may be unpaused. */
 int xh_ioreq_server_enable(struct xh_ioreq_server *s);
 /* The fd to poll for ioreqs (valid after enable). */
@@ -89,6 +97,11 @@ void xh_ioreq_server_free(struct xh_ioreq_server *s);
 
 /* Arm: SPI line level (xendevicemodel_set_irq_level). */
 int xh_set_irq_level(struct xh_ctx *x, uint32_t domid, uint32_t irq, bool level);
+/* x86: INTx level of a PCI device (intx 0-3 = INTA-INTD); fails on Arm (FACTS 26). */
+int xh_set_pci_intx_level(struct xh_ctx *x, uint32_t domid, uint16_t seg, uint8_t bus, uint8_t dev,
+			  uint8_t intx, bool level);
+/* x86: deliver an MSI (an MSI-X table entry's address and data); fails on Arm. */
+int xh_inject_msi(struct xh_ctx *x, uint32_t domid, uint64_t addr, uint32_t data);
 
 /* --- guest memory --- */
 
