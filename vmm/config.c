@@ -5,10 +5,12 @@
  *   [xvdm]
  *   backend-domid = 0            the domain xvdm runs in (backend/... paths)
  *   default-slot = rng           device for xl virtio slots no [guest] names
+ *   pci = mode=ecam,irq=44       PCI placement for every guest (vmm/pcicfg.c)
  *
  *   [guest domU]                 a guest by name (or [domain 5] by domid)
  *   slot.xvda = rng              the device behind xl's virtio slot "xvda"
  *   devices = rng,transport=mmio,base=0x2000000,irq=33;...   served directly
+ *   pci = irq=48                 this guest's PCI placement, on top of [xvdm] pci
  *
  * Trust boundary: the operator's file. Unknown groups and keys are errors (a typo
  * must not silently leave a guest without its device); every spec is parsed here.
@@ -23,6 +25,7 @@ struct vmm_config *vmm_config_new(void)
 	struct vmm_config *c = g_new0(struct vmm_config, 1);
 
 	c->guests = g_ptr_array_new();
+	vmm_pci_config_default(&c->pci, vmm_pci_host_mode());
 	return c;
 }
 
@@ -88,10 +91,16 @@ static bool load_xvdm_group(struct vmm_config *c, GKeyFile *kf, const char *file
 				return false;
 			}
 			c->backend_domid = n;
+		} else if (!strcmp(keys[i], "pci")) {
+			if (vmm_pci_config_parse(v, &c->pci, error) < 0) {
+				g_prefix_error(error, "%s: [xvdm] ", file);
+				return false;
+			}
+			c->has_pci = true;
 		} else {
 			g_set_error(error, VMM_ERROR, EINVAL,
 				    "%s: [xvdm]: unknown key '%s' (known: backend-domid, "
-				    "default-slot)",
+				    "default-slot, pci)",
 				    file, keys[i]);
 			return false;
 		}
@@ -102,7 +111,15 @@ static bool load_xvdm_group(struct vmm_config *c, GKeyFile *kf, const char *file
 static bool load_guest_key(struct vmm_guest_config *gc, GKeyFile *kf, const char *file,
 			   const char *group, const char *key, GError **error)
 {
-	if (!strcmp(key, "devices")) {
+	if (!strcmp(key, "pci")) {
+		g_autofree char *v = g_key_file_get_string(kf, group, key, NULL);
+
+		if (vmm_pci_config_parse(v ? v : "", &gc->pci, error) < 0) {
+			g_prefix_error(error, "%s: [%s] ", file, group);
+			return false;
+		}
+		gc->has_pci = true;
+	} else if (!strcmp(key, "devices")) {
 		g_auto(GStrv) specs = g_key_file_get_string_list(kf, group, key, NULL, NULL);
 		unsigned i;
 
@@ -116,7 +133,7 @@ static bool load_guest_key(struct vmm_guest_config *gc, GKeyFile *kf, const char
 				g_prefix_error(error, "%s: [%s] devices: ", file, group);
 				return false;
 			}
-			if (!s->has_base || !s->has_irq) {
+			if (s->transport == VMM_TRANSPORT_MMIO && (!s->has_base || !s->has_irq)) {
 				g_set_error(error, VMM_ERROR, EINVAL,
 					    "%s: [%s] devices: '%s' needs base= and irq=", file,
 					    group, specs[i]);
@@ -134,8 +151,8 @@ static bool load_guest_key(struct vmm_guest_config *gc, GKeyFile *kf, const char
 		g_hash_table_insert(gc->slots, g_strdup(key + 5), g_strdup(v));
 	} else {
 		g_set_error(error, VMM_ERROR, EINVAL,
-			    "%s: [%s]: unknown key '%s' (known: devices, slot.<vdev>)", file, group,
-			    key);
+			    "%s: [%s]: unknown key '%s' (known: devices, slot.<vdev>, pci)", file,
+			    group, key);
 		return false;
 	}
 	return true;
@@ -150,6 +167,7 @@ static bool load_guest_group(struct vmm_config *c, GKeyFile *kf, const char *fil
 
 	gc->devices = g_ptr_array_new_with_free_func((GDestroyNotify)vmm_devspec_free);
 	gc->slots = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	gc->pci = c->pci; /* [xvdm] is loaded first */
 	g_ptr_array_add(c->guests, gc);
 	if (g_str_has_prefix(group, "guest ")) {
 		gc->name = g_strstrip(g_strdup(group + 6));
@@ -189,11 +207,16 @@ struct vmm_config *vmm_config_load(const char *path, GError **error)
 	}
 	c = vmm_config_new();
 	groups = g_key_file_get_groups(kf, NULL);
+	/* [xvdm] first: its pci= is the default of every guest group */
+	if (g_key_file_has_group(kf, "xvdm") && !load_xvdm_group(c, kf, path, error)) {
+		vmm_config_free(c);
+		return NULL;
+	}
 	for (i = 0; groups[i]; i++) {
 		bool ok;
 
 		if (!strcmp(groups[i], "xvdm"))
-			ok = load_xvdm_group(c, kf, path, error);
+			ok = true;
 		else if (g_str_has_prefix(groups[i], "guest ") ||
 			 g_str_has_prefix(groups[i], "domain "))
 			ok = load_guest_group(c, kf, path, groups[i], error);

@@ -2,6 +2,7 @@
 /*
  * Device specs from the command line and the config file:
  *   TYPE[,transport=mmio][,base=ADDR][,irq=N][,queue-size=N][,KEY=VALUE...]
+ *   TYPE,transport=pci[,slot=N][,queue-size=N][,KEY=VALUE...]
  * Trust boundary: the operator's input. Every number is range-checked and every
  * error names the spec and the key.
  */
@@ -36,13 +37,25 @@ static bool set_key(struct vmm_devspec *s, const char *spec, const char *key, co
 	uint64_t n;
 
 	if (!strcmp(key, "transport")) {
-		if (strcmp(val, "mmio")) {
+		if (!strcmp(val, "mmio")) {
+			s->transport = VMM_TRANSPORT_MMIO;
+		} else if (!strcmp(val, "pci")) {
+			s->transport = VMM_TRANSPORT_PCI;
+		} else {
 			g_set_error(error, VMM_ERROR, EINVAL,
-				    "device '%s': transport '%s' is not supported (only 'mmio')",
+				    "device '%s': transport '%s' is not supported (mmio or pci)",
 				    spec, val);
 			return false;
 		}
-		s->transport = VMM_TRANSPORT_MMIO;
+	} else if (!strcmp(key, "slot")) {
+		if (!parse_u64(val, VMM_PCI_MAX_SLOTS - 1, &n)) {
+			g_set_error(error, VMM_ERROR, EINVAL,
+				    "device '%s': slot '%s' is not a PCI device number (0-31)",
+				    spec, val);
+			return false;
+		}
+		s->slot = n;
+		s->has_slot = true;
 	} else if (!strcmp(key, "base")) {
 		if (!parse_u64(val, UINT64_MAX - VMMIO_WINDOW_SIZE, &n) || n % VMMIO_WINDOW_SIZE) {
 			g_set_error(error, VMM_ERROR, EINVAL,
@@ -104,7 +117,7 @@ static bool check_opts(const struct vmm_devspec *s, const char *spec, GError **e
 				: g_strdup("none");
 		g_set_error(error, VMM_ERROR, EINVAL,
 			    "device '%s': unknown key '%s' (common keys: transport, base, irq, "
-			    "queue-size; %s keys: %s)",
+			    "slot, queue-size; %s keys: %s)",
 			    spec, key, s->type, known);
 		return false;
 	}
@@ -150,6 +163,18 @@ struct vmm_devspec *vmm_devspec_parse(const char *spec, GError **error)
 	}
 	if (!check_opts(s, spec, error))
 		goto err;
+	if (s->transport == VMM_TRANSPORT_PCI && (s->has_base || s->has_irq)) {
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "device '%s': base= and irq= are for transport=mmio; a PCI device gets "
+			    "its BARs from the guest and its INTx from the guest's pci= settings",
+			    spec);
+		goto err;
+	}
+	if (s->transport == VMM_TRANSPORT_MMIO && s->has_slot) {
+		g_set_error(error, VMM_ERROR, EINVAL, "device '%s': slot= needs transport=pci",
+			    spec);
+		goto err;
+	}
 	g_strfreev(parts);
 	return s;
 err:

@@ -5,6 +5,8 @@
  *   xvdm --domid N --device rng,transport=mmio,base=0x2000000,irq=33 [--device ...]
  *   xvdm --config FILE                  the [domain N] / [guest NAME] devices
  *   xvdm --watch [--config FILE]        xl's virtio slots, as they come and go
+ *   xvdm dtb [-o FILE] (--config FILE [--guest NAME|--domid N] | --device ... [--pci ...])
+ *                                       the guest device-tree nodes (vmm/dtb.c)
  *
  * Trust boundary: the operator's arguments and config (errors name what is wrong
  * and exit 2), and xenstore (vmm/watch.c).
@@ -25,6 +27,7 @@ struct options {
 	gint domid;
 	char **devices;
 	char *config;
+	char *pci;
 	gboolean watch;
 	gboolean list_devices;
 	gboolean version;
@@ -65,6 +68,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		  "SPEC" },
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config, "Config file (key file)",
 		  "FILE" },
+		{ "pci", 0, 0, G_OPTION_ARG_STRING, &o->pci,
+		  "PCI placement for --domid: mode=ecam|cfg,ecam=ADDR,mem=BASE:SIZE,"
+		  "pref=BASE:SIZE,irq=SPI,msix=on|off",
+		  "SPEC" },
 		{ "watch", 'w', 0, G_OPTION_ARG_NONE, &o->watch,
 		  "Serve the virtio slots xl creates (xenstore backend/virtio_disk)", NULL },
 		{ "list-devices", 0, 0, G_OPTION_ARG_NONE, &o->list_devices,
@@ -85,6 +92,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	g_option_context_set_description(
 		ctx, "Examples:\n"
 		     "  xvdm --domid 1 --device rng,transport=mmio,base=0x2000000,irq=33\n"
+		     "  xvdm --domid 1 --device vhost-user-blk,transport=pci,socket=/run/blk.sock\n"
+		     "  xvdm dtb --domid 1 --device vhost-user-blk,transport=pci -o pci.dtb\n"
 		     "  xvdm --watch --config /etc/xvdm/xvdm.conf\n");
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		fprintf(stderr, "xvdm: %s (see xvdm --help)\n", err->message);
@@ -96,6 +105,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (o->version || o->list_devices)
 		return 0;
+	if (o->pci && o->domid < 0) {
+		fprintf(stderr, "xvdm: --pci needs --domid (use pci= in the config file)\n");
+		return -EINVAL;
+	}
 	if (o->devices && o->domid < 0) {
 		fprintf(stderr, "xvdm: --device needs --domid\n");
 		return -EINVAL;
@@ -124,6 +137,12 @@ static int add_cmdline_devices(struct vmm_config *c, const struct options *o, GE
 
 	gc->has_domid = true;
 	gc->domid = o->domid;
+	gc->pci = c->pci;
+	if (o->pci) {
+		if (vmm_pci_config_parse(o->pci, &gc->pci, error) < 0)
+			return -EINVAL;
+		gc->has_pci = true;
+	}
 	gc->devices = g_ptr_array_new_with_free_func((GDestroyNotify)vmm_devspec_free);
 	gc->slots = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_ptr_array_add(c->guests, gc);
@@ -132,7 +151,7 @@ static int add_cmdline_devices(struct vmm_config *c, const struct options *o, GE
 
 		if (!s)
 			return -EINVAL;
-		if (!s->has_base || !s->has_irq) {
+		if (s->transport == VMM_TRANSPORT_MMIO && (!s->has_base || !s->has_irq)) {
 			g_set_error(error, VMM_ERROR, EINVAL,
 				    "device '%s': needs base= and irq=", o->devices[i]);
 			vmm_devspec_free(s);
@@ -366,13 +385,138 @@ static int run(struct options *o)
 	return v.exit_code;
 }
 
+/* `xvdm dtb`: pick the guest group to describe. */
+static const struct vmm_guest_config *dtb_guest(const struct vmm_config *c, const char *name,
+						int domid, GError **error)
+{
+	const struct vmm_guest_config *found = NULL;
+
+	for (guint i = 0; i < c->guests->len; i++) {
+		const struct vmm_guest_config *gc = c->guests->pdata[i];
+
+		if (name && (gc->has_domid || strcmp(gc->name, name)))
+			continue;
+		if (domid >= 0 && (!gc->has_domid || gc->domid != (uint32_t)domid))
+			continue;
+		if (!name && domid < 0 && gc->devices->len == 0)
+			continue;
+		if (found) {
+			g_set_error(
+				error, VMM_ERROR, EINVAL,
+				"several guests have devices: choose one with --guest or --domid");
+			return NULL;
+		}
+		found = gc;
+	}
+	if (!found)
+		g_set_error(error, VMM_ERROR, ENOENT,
+			    "no such guest with devices in the "
+			    "configuration");
+	return found;
+}
+
+static int dtb_write(const char *out, const void *blob, size_t size)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (!out || !strcmp(out, "-")) {
+		if (fwrite(blob, 1, size, stdout) != size || fflush(stdout)) {
+			fprintf(stderr, "xvdm dtb: writing to stdout: %s\n", g_strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	if (!g_file_set_contents(out, blob, size, &err)) {
+		fprintf(stderr, "xvdm dtb: %s\n", err->message);
+		return 1;
+	}
+	return 0;
+}
+
+static int dtb_main(int argc, char **argv)
+{
+	struct options o = { .domid = -1 };
+	g_autofree char *guest = NULL, *out = NULL;
+	gint gic = VMM_DTB_GIC_PHANDLE;
+	GOptionEntry entries[] = {
+		{ "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write here (default stdout)",
+		  "FILE" },
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Config file", "FILE" },
+		{ "guest", 'g', 0, G_OPTION_ARG_STRING, &guest, "The [guest NAME] to describe",
+		  "NAME" },
+		{ "domid", 'd', 0, G_OPTION_ARG_INT, &o.domid, "The [domain N] to describe", "N" },
+		{ "device", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.devices,
+		  "A device (as for serving), without a config file", "SPEC" },
+		{ "pci", 0, 0, G_OPTION_ARG_STRING, &o.pci, "PCI placement (as for serving)",
+		  "SPEC" },
+		{ "gic-phandle", 0, 0, G_OPTION_ARG_INT, &gic,
+		  "The guest GIC's phandle (libxl: 65000)", "N" },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- write a guest's device-tree nodes");
+	g_autoptr(GError) err = NULL;
+	struct vmm_config *c = NULL;
+	const struct vmm_guest_config *gc;
+	void *blob = NULL;
+	size_t size = 0;
+	int code = 2;
+
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(
+		ctx,
+		"The output is a partial device tree for xl's device_tree= option:\n"
+		"  xvdm dtb --config /etc/xvdm/xvdm.conf --guest domU -o /etc/xen/domU-pci.dtb\n");
+	if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 1 || gic <= 0) {
+		fprintf(stderr, "xvdm dtb: %s (see xvdm dtb --help)\n",
+			err ? err->message : "bad arguments");
+		goto out;
+	}
+	if (o.devices) {
+		if (o.config || guest) {
+			fprintf(stderr, "xvdm dtb: --device is used without --config/--guest\n");
+			goto out;
+		}
+		if (o.domid < 0)
+			o.domid = 0;
+	}
+	c = o.config ? vmm_config_load(o.config, &err) : vmm_config_new();
+	if (!c || (o.devices && add_cmdline_devices(c, &o, &err) < 0))
+		goto err;
+	if (!(gc = dtb_guest(c, guest, o.devices ? -1 : o.domid, &err)))
+		goto err;
+	if (!gc->has_pci && !c->has_pci && gc->pci.mode != VMM_PCI_ECAM) {
+		/* a device tree is for an Arm guest, whatever this host is */
+		struct vmm_guest_config *w = (struct vmm_guest_config *)gc;
+
+		vmm_pci_config_default(&w->pci, VMM_PCI_ECAM);
+	}
+	if (vmm_dtb_build(gc, gic, &blob, &size, &err) < 0)
+		goto err;
+	code = dtb_write(out, blob, size);
+	goto out;
+err:
+	fprintf(stderr, "xvdm dtb: %s\n", err->message);
+out:
+	g_free(blob);
+	vmm_config_free(c);
+	g_strfreev(o.devices);
+	g_free(o.config);
+	g_free(o.pci);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
-	int code = parse_args(argc, argv, &o) < 0 ? EXIT_USAGE : run(&o);
+	int code;
+
+	if (argc > 1 && !strcmp(argv[1], "dtb"))
+		return dtb_main(argc - 1, argv + 1);
+	code = parse_args(argc, argv, &o) < 0 ? EXIT_USAGE : run(&o);
 
 	/* every path frees what the options hold (leak checkers run on error paths too) */
 	g_strfreev(o.devices);
 	g_free(o.config);
+	g_free(o.pci);
 	return code;
 }

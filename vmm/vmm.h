@@ -21,14 +21,18 @@ GQuark vmm_error_quark(void);
 
 enum vmm_transport {
 	VMM_TRANSPORT_MMIO,
+	VMM_TRANSPORT_PCI,
 };
+
+#define VMM_PCI_MAX_SLOTS 32
 
 struct vmm_devspec {
 	char *type;
 	enum vmm_transport transport;
-	bool has_base, has_irq;
-	uint64_t base;
-	uint32_t irq;
+	bool has_base, has_irq, has_slot;
+	uint64_t base;	     /* mmio */
+	uint32_t irq;	     /* mmio */
+	uint8_t slot;	     /* pci: device number on bus 0 */
 	uint16_t queue_size; /* 0 = the type's default */
 	GHashTable *opts;    /* device-specific keys, checked by the catalogue */
 };
@@ -36,6 +40,33 @@ struct vmm_devspec {
 /* Parse a spec; the type and every option are checked. NULL with *error on failure. */
 struct vmm_devspec *vmm_devspec_parse(const char *spec, GError **error);
 void vmm_devspec_free(struct vmm_devspec *s);
+
+/* ---- a guest's PCI placement (vmm/pcicfg.c, README "virtio-pci") ---- */
+
+enum vmm_pci_mode {
+	VMM_PCI_ECAM, /* Arm: xvdm is the host bridge, config space through an ECAM window */
+	VMM_PCI_CFG,  /* x86 HVM: slots claimed on the guest's bus, PCI_CONFIG ioreqs */
+};
+
+#define VMM_PCI_MAX_BUSES 16
+
+struct vmm_pci_config {
+	enum vmm_pci_mode mode;
+	uint64_t ecam_base; /* ECAM: bus 0 at ecam_base, 1 MiB per bus */
+	unsigned nr_buses;
+	uint64_t mem_base, mem_size;   /* 32-bit non-prefetchable BAR window */
+	uint64_t pref_base, pref_size; /* 64-bit prefetchable BAR window */
+	uint32_t irq_base;	       /* ECAM: INTA-INTD after the swizzle on irq_base..+3 */
+	bool msix;		       /* offer MSI-X (needs inject_msi: x86 only) */
+};
+
+/* The defaults of a mode; the mode this host's guests use (Arm: ecam, x86: cfg). */
+void vmm_pci_config_default(struct vmm_pci_config *c, enum vmm_pci_mode mode);
+enum vmm_pci_mode vmm_pci_host_mode(void);
+/* Apply "KEY=VALUE,..." on top of *c; *c is unchanged on error. */
+int vmm_pci_config_parse(const char *spec, struct vmm_pci_config *c, GError **error);
+/* Arm: the SPI of a slot's interrupt pin (1 = INTA). */
+uint32_t vmm_pci_intx_spi(const struct vmm_pci_config *c, unsigned slot, unsigned pin);
 
 /* ---- config file (README "Configuration") ---- */
 
@@ -45,12 +76,16 @@ struct vmm_guest_config {
 	uint32_t domid;
 	GPtrArray *devices; /* struct vmm_devspec *: served as soon as the guest is known */
 	GHashTable *slots;  /* vdev ("xvda") -> char * spec without transport/base/irq */
+	bool has_pci;	    /* pci= given for this guest, else the [xvdm] one */
+	struct vmm_pci_config pci;
 };
 
 struct vmm_config {
 	GPtrArray *guests;  /* struct vmm_guest_config * */
 	char *default_slot; /* spec for slots no [guest] names; NULL = refuse them */
 	uint32_t backend_domid;
+	bool has_pci;		   /* [xvdm] pci = given */
+	struct vmm_pci_config pci; /* [xvdm] pci =, or the host's defaults */
 };
 
 struct vmm_config *vmm_config_load(const char *path, GError **error);
@@ -58,6 +93,14 @@ struct vmm_config *vmm_config_new(void);
 void vmm_config_free(struct vmm_config *c);
 const struct vmm_guest_config *vmm_config_find_guest(const struct vmm_config *c, const char *name,
 						     uint32_t domid);
+
+/* ---- guest device tree (vmm/dtb.c, `xvdm dtb`) ---- */
+
+#define VMM_DTB_GIC_PHANDLE 65000 /* GUEST_PHANDLE_GIC: the phandle libxl gives the GIC */
+
+/* The partial device tree (libxl device_tree=) for a guest's devices; g_free the blob. */
+int vmm_dtb_build(const struct vmm_guest_config *gc, uint32_t gic_phandle, void **ret_blob,
+		  size_t *ret_size, GError **error);
 
 /* ---- guests ---- */
 
