@@ -71,6 +71,7 @@
 /* vhost-user and the side channel (docs/interop/vhost-user-gpu.rst): one header each. */
 #define VHU_GPU_SET_SOCKET	  33
 #define VUG_GET_PROTOCOL_FEATURES 1
+#define VUG_SET_PROTOCOL_FEATURES 2
 #define VUG_GET_DISPLAY_INFO	  3
 #define VUG_FLAG_REPLY		  0x4
 #define VUG_SCANOUT		  7
@@ -556,6 +557,8 @@ struct display {
 	struct relay *obs; /* where UPDATEs are recorded */
 	int fd;
 	pthread_t thread;
+	bool handshake; /* SET_PROTOCOL_FEATURES seen (under obs->lock) */
+	pthread_cond_t cond;
 };
 
 static void *display_thread(void *arg)
@@ -575,6 +578,12 @@ static void *display_thread(void *arg)
 		struct msg rep = { .req = m.req, .flags = VUG_FLAG_REPLY };
 
 		relay_watch_side(dp->obs, &m);
+		if (m.req == VUG_SET_PROTOCOL_FEATURES) {
+			pthread_mutex_lock(&dp->obs->lock);
+			dp->handshake = true;
+			pthread_cond_broadcast(&dp->cond);
+			pthread_mutex_unlock(&dp->obs->lock);
+		}
 		if (m.req == VUG_GET_PROTOCOL_FEATURES) {
 			rep.size = sizeof(pf);
 			rep.payload = (uint8_t *)&pf;
@@ -592,6 +601,27 @@ static void *display_thread(void *arg)
 }
 
 /*
+ * vhost-user-gpu resumes its control queue from the side channel's handshake callback
+ * (GET/SET_PROTOCOL_FEATURES). If that runs while the vring set-up messages are still
+ * being processed it can pop a request between SET_VRING_ADDR and SET_VRING_BASE, which
+ * then rewinds it: the request is served twice. QEMU sends GPU_SET_SOCKET when the device
+ * is created, long before the rings; wait for the handshake the same way.
+ */
+static void wait_handshake(struct display *dp)
+{
+	struct timespec until;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&dp->obs->lock);
+	while (!dp->handshake && r == 0)
+		r = pthread_cond_timedwait(&dp->cond, &dp->obs->lock, &until);
+	pthread_mutex_unlock(&dp->obs->lock);
+	SIM_CHECK(&sim, dp->handshake, "direct: no SET_PROTOCOL_FEATURES on the side channel");
+}
+
+/*
  * The guest driver and the pixel checks against vhost-user-gpu alone, its memory the
  * guest's RAM memfd, the side channel ours: what the xvdm run must match.
  */
@@ -604,6 +634,7 @@ static void direct_run(struct xs_dom *d, const char *sock)
 	int sp[2], ret;
 
 	pthread_mutex_init(&obs.lock, NULL);
+	pthread_cond_init(&dp.cond, NULL);
 	ret = vufe_connect(&f, sock, 5000);
 	if (!ret)
 		ret = vufe_negotiate(&f, 1ULL << VIRTIO_F_VERSION_1, 0, 0); /* FACTS 33 */
@@ -617,6 +648,7 @@ static void direct_run(struct xs_dom *d, const char *sock)
 	close(sp[1]);
 	dp.fd = sp[0];
 	SIM_CHECK(&sim, !pthread_create(&dp.thread, NULL, display_thread, &dp), "thread");
+	wait_handshake(&dp);
 	ret = vufe_set_mem(&f, d, sim.hv, false);
 	if (!ret)
 		ret = vufe_eventfds(&f);
