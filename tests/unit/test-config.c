@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <glib/gstdio.h>
+#include <libfdt.h>
 
 #include "vmm/vmm.h"
 
@@ -38,7 +39,11 @@ static void spec_bad(gconstpointer data)
 static const char *const bad_specs[][2] = {
 	{ "", "no device type" },
 	{ "nosuch", "unknown device type 'nosuch' (known: rng" },
-	{ "rng,transport=pci", "transport 'pci' is not supported" },
+	{ "rng,transport=isa", "transport 'isa' is not supported" },
+	{ "rng,transport=pci,base=0x2000000", "base= and irq= are for transport=mmio" },
+	{ "rng,transport=pci,irq=40", "base= and irq= are for transport=mmio" },
+	{ "rng,slot=3", "slot= needs transport=pci" },
+	{ "rng,transport=pci,slot=32", "not a PCI device number" },
 	{ "rng,base=0x2000001", "not an address aligned" },
 	{ "rng,base=junk", "not an address" },
 	{ "rng,base=-512", "not an address" },
@@ -122,7 +127,137 @@ static const char *const bad_configs[][2] = {
 	{ "[domain x]\n", "not a domid" },
 	{ "[domain ]\n", "not a domid" },
 	{ "not a key file", "" },
+	{ "[xvdm]\npci=mode=isa\n", "bad mode 'isa'" },
+	{ "[guest x]\npci=ecam=0x33000001\n", "bad ecam" },
+	{ "[guest x]\npci=mode=ecam,mem=0x33000000:16M\n", "ECAM window overlaps" },
+	{ "[guest x]\npci=mem=0x40000000:1G,pref=0x60000000:1M\n", "windows overlap" },
+	{ "[guest x]\npci=mem=0xf0000000:512M\n", "below 4 GiB" },
+	{ "[guest x]\npci=pref=0x1000:0\n", "bad pref" },
+	{ "[guest x]\npci=irq=31\n", "bad irq" },
+	{ "[guest x]\npci=buses=0\n", "bad buses" },
+	{ "[guest x]\npci=msix=maybe\n", "bad msix" },
+	{ "[guest x]\npci=foo=1\n", "unknown key 'foo'" },
+	{ "[guest x]\npci=irq\n", "not KEY=VALUE" },
 };
+
+static void pci_config(void)
+{
+	g_autoptr(GError) err = NULL;
+	struct vmm_config *c = load("[guest b]\npci=irq=50\ndevices=rng,transport=pci,slot=5\n"
+				    "[xvdm]\npci=mode=ecam,mem=0x30000000:32M\n"
+				    "[guest c]\npci=mode=cfg,msix=off\n",
+				    &err);
+	const struct vmm_guest_config *gc;
+
+	g_assert_no_error(err);
+	g_assert_true(c->has_pci);
+	g_assert_cmpint(c->pci.mode, ==, VMM_PCI_ECAM);
+	g_assert_cmphex(c->pci.mem_base, ==, 0x30000000);
+	g_assert_cmphex(c->pci.mem_size, ==, 32 << 20);
+	g_assert_cmphex(c->pci.ecam_base, ==, 0x33000000);
+	/* [xvdm] is applied first wherever it is in the file */
+	gc = vmm_config_find_guest(c, "b", 99);
+	g_assert_true(gc->has_pci);
+	g_assert_cmpuint(gc->pci.irq_base, ==, 50);
+	g_assert_cmphex(gc->pci.mem_base, ==, 0x30000000);
+	g_assert_cmpuint(gc->devices->len, ==, 1);
+	g_assert_cmpint(((struct vmm_devspec *)gc->devices->pdata[0])->transport, ==,
+			VMM_TRANSPORT_PCI);
+	g_assert_cmpuint(((struct vmm_devspec *)gc->devices->pdata[0])->slot, ==, 5);
+	/* a mode change starts from that mode's defaults */
+	gc = vmm_config_find_guest(c, "c", 99);
+	g_assert_cmpint(gc->pci.mode, ==, VMM_PCI_CFG);
+	g_assert_false(gc->pci.msix);
+	g_assert_cmphex(gc->pci.mem_base, ==, 0xe0000000);
+	vmm_config_free(c);
+}
+
+static void pci_swizzle(void)
+{
+	struct vmm_pci_config c;
+
+	vmm_pci_config_default(&c, VMM_PCI_ECAM);
+	g_assert_cmpuint(c.irq_base, ==, 44);
+	g_assert_cmpuint(vmm_pci_intx_spi(&c, 0, 1), ==, 44);
+	g_assert_cmpuint(vmm_pci_intx_spi(&c, 1, 1), ==, 45);
+	g_assert_cmpuint(vmm_pci_intx_spi(&c, 3, 2), ==, 44);
+	g_assert_cmpuint(vmm_pci_intx_spi(&c, 31, 1), ==, 47);
+}
+
+/* The partial device tree parses back with libfdt and says what the config says. */
+static void dtb(void)
+{
+	g_autoptr(GError) err = NULL;
+	struct vmm_config *c = load("[domain 3]\npci=irq=48,pref=0x200000000:1G\n"
+				    "devices=rng,transport=pci;rng,base=0x2000200,irq=34\n",
+				    &err);
+	const struct vmm_guest_config *gc;
+	const fdt32_t *p;
+	void *blob = NULL;
+	size_t size = 0;
+	int node, len;
+
+	g_assert_no_error(err);
+	gc = vmm_config_find_guest(c, NULL, 3);
+	/* a device tree is for Arm: describe an ECAM host whatever this host is */
+	((struct vmm_guest_config *)gc)->pci.mode = VMM_PCI_ECAM;
+	((struct vmm_guest_config *)gc)->pci.ecam_base = 0x33000000;
+	((struct vmm_guest_config *)gc)->pci.nr_buses = 1;
+	((struct vmm_guest_config *)gc)->pci.mem_base = 0x34000000;
+	((struct vmm_guest_config *)gc)->pci.mem_size = 64 << 20;
+	g_assert_cmpint(vmm_dtb_build(gc, VMM_DTB_GIC_PHANDLE, &blob, &size, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(fdt_check_header(blob), ==, 0);
+	g_assert_cmpuint(fdt_totalsize(blob), ==, size);
+	g_assert_cmpint(fdt_address_cells(blob, 0), ==, 2);
+	g_assert_cmpint(fdt_size_cells(blob, 0), ==, 2);
+	node = fdt_path_offset(blob, "/passthrough/pcie@33000000");
+	g_assert_cmpint(node, >=, 0);
+	g_assert_cmpint(fdt_node_check_compatible(blob, node, "pci-host-ecam-generic"), ==, 0);
+	p = fdt_getprop(blob, node, "reg", &len);
+	g_assert_cmpint(len, ==, 16);
+	g_assert_cmphex(fdt32_to_cpu(p[1]), ==, 0x33000000);
+	g_assert_cmphex(fdt32_to_cpu(p[3]), ==, 1 << 20);
+	p = fdt_getprop(blob, node, "ranges", &len);
+	g_assert_cmpint(len, ==, 14 * 4);
+	g_assert_cmphex(fdt32_to_cpu(p[0]), ==, 0x02000000);
+	g_assert_cmphex(fdt32_to_cpu(p[4]), ==, 0x34000000);
+	g_assert_cmphex(fdt32_to_cpu(p[7]), ==, 0x43000000);
+	g_assert_cmphex(fdt32_to_cpu(p[10]), ==, 2); /* cpu address high word of 8 GiB */
+	g_assert_cmphex(fdt32_to_cpu(p[13]), ==, 1 << 30);
+	p = fdt_getprop(blob, node, "interrupt-map", &len);
+	g_assert_cmpint(len, ==, 16 * 8 * 4);
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned dev = fdt32_to_cpu(p[i * 8]) >> 11, pin = fdt32_to_cpu(p[i * 8 + 3]);
+
+		g_assert_cmpuint(fdt32_to_cpu(p[i * 8 + 4]), ==, VMM_DTB_GIC_PHANDLE);
+		g_assert_cmpuint(fdt32_to_cpu(p[i * 8 + 6]) + 32, ==, 48 + (dev + pin - 1) % 4);
+		g_assert_cmpuint(fdt32_to_cpu(p[i * 8 + 7]), ==, 4); /* level high */
+	}
+	g_assert_nonnull(fdt_getprop(blob, node, "dma-coherent", NULL));
+	node = fdt_path_offset(blob, "/passthrough/virtio@2000200");
+	g_assert_cmpint(node, >=, 0);
+	p = fdt_getprop(blob, node, "interrupts", &len);
+	g_assert_cmpint(len, ==, 12);
+	g_assert_cmpuint(fdt32_to_cpu(p[1]), ==, 2);
+	if (g_find_program_in_path("dtc")) {
+		g_autofree char *path = NULL, *out = NULL, *cmd = NULL;
+		int fd = g_file_open_tmp("xvdm-test-XXXXXX.dtb", &path, NULL), st = -1;
+
+		g_assert_true(g_file_set_contents(path, blob, size, NULL));
+		close(fd);
+		cmd = g_strdup_printf("dtc -q -I dtb -O dts %s", path);
+		g_assert_true(g_spawn_command_line_sync(cmd, &out, NULL, &st, NULL));
+		g_unlink(path);
+		g_assert_cmpint(st, ==, 0);
+		g_assert_nonnull(strstr(out, "pcie@33000000"));
+		g_assert_nonnull(strstr(out, "compatible = \"virtio,mmio\""));
+	} else {
+		g_test_message("dtc not installed: libfdt checks only");
+	}
+	g_free(blob);
+	vmm_config_free(c);
+}
 
 int main(int argc, char **argv)
 {
@@ -136,6 +271,9 @@ int main(int argc, char **argv)
 		g_test_add_data_func(p, bad_specs[i], spec_bad);
 	}
 	g_test_add_func("/config/file/ok", config_ok);
+	g_test_add_func("/config/pci/ok", pci_config);
+	g_test_add_func("/config/pci/swizzle", pci_swizzle);
+	g_test_add_func("/config/dtb", dtb);
 	for (i = 0; i < G_N_ELEMENTS(bad_configs); i++) {
 		g_autofree char *p = g_strdup_printf("/config/file/bad/%u", i);
 
