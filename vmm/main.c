@@ -213,6 +213,7 @@ static int serve_static_guest(struct vmm *v, const struct vmm_guest_config *gc, 
 	if (!g)
 		return -EIO;
 	g_hash_table_insert(v->guests, GUINT_TO_POINTER(domid), g);
+	vmm_guest_set_pci(g, &gc->pci);
 	for (i = 0; i < gc->devices->len; i++) {
 		const struct vmm_devspec *s = gc->devices->pdata[i];
 		g_autofree char *id = g_strdup_printf("%s%u", s->type, i);

@@ -108,7 +108,9 @@ struct vmm;
 struct vmm_guest;
 
 struct vmm_guest *vmm_guest_new(struct vmm *v, uint32_t domid, GError **error);
-/* Add a virtio-mmio device (before or after enable). Returns 0 or -errno with *error. */
+/* The guest's PCI placement; used when its first PCI device is added. */
+void vmm_guest_set_pci(struct vmm_guest *g, const struct vmm_pci_config *c);
+/* Add a virtio-mmio or -pci device (before or after enable). 0 or -errno with *error. */
 int vmm_guest_add_device(struct vmm_guest *g, const struct vmm_devspec *spec, const char *id,
 			 GError **error);
 /* Remove the device whose window starts at base. */
