@@ -167,6 +167,8 @@ static const struct vhu_backend_handler_ops bh_ops = {
 	.config_changed = bh_config_changed,
 	.vring_call = bh_vring_call,
 	.vring_err = bh_vring_err,
+	.shmem_prepare = vhu_shm_prepare,
+	.shmem_commit = vhu_shm_commit,
 };
 
 static gboolean chan_cb(gint fd, GIOCondition cond, gpointer data)
@@ -238,6 +240,7 @@ static gboolean down_cb(gpointer data)
 	v->down_src = NULL;
 	vhu_unwatch(&v->sock_src);
 	chan_close(v);
+	vhu_shm_drop(v); /* FACTS 18: mappings do not outlive the back-end */
 	if (v->type->session_end)
 		v->type->session_end(v);
 	vhu_conn_close(&v->conn);
@@ -280,6 +283,8 @@ static uint64_t proto_want(struct vhu_dev *v)
 
 	if (v->type->cfg_src == VHU_CFG_BACKEND)
 		want |= VHU_PF(CONFIG);
+	if (v->o.shm_src != VHU_SHM_OFF)
+		want |= VHU_PF(SHMEM); /* acked only with BACKEND_REQ and BACKEND_SEND_FD */
 	/* auto: zero copy only when guest memory can be shared at all */
 	if (v->o.mem == VHU_MEM_XEN_MMAP ||
 	    (v->o.mem == VHU_MEM_AUTO && gmem_regions(v->vdev.mem, &r, 1) > 0))
@@ -337,6 +342,8 @@ static int negotiate(struct vhu_dev *v)
 		return -ENOTSUP;
 	}
 	r = adopt(v);
+	if (r == 0)
+		r = vhu_shm_session(v);
 	if (r < 0)
 		return r;
 	r = chan_open(v);
@@ -375,6 +382,7 @@ static int session_open(struct vhu_dev *v, int fd)
 	return 0;
 err:
 	chan_close(v);
+	vhu_shm_drop(v);
 	if (v->type->session_end)
 		v->type->session_end(v);
 	vhu_unwatch(&v->down_src); /* a latch tripped during negotiation: handled here */
@@ -493,6 +501,7 @@ static void vhu_kick(struct vdev *d, unsigned q)
 static void vhu_reset(struct vdev *d)
 {
 	vhu_rings_stop(vhu_of(d));
+	vhu_shm_drop(vhu_of(d)); /* FACTS 18: every mapping goes with a device reset */
 }
 
 static void vhu_free_op(struct vdev *d)
@@ -505,6 +514,7 @@ static void vhu_free_op(struct vdev *d)
 	vhu_unwatch(&v->retry_src);
 	vhu_unwatch(&v->down_src);
 	chan_close(v);
+	vhu_shmem_fini(&v->shm);
 	if (v->type->free)
 		v->type->free(v);
 	vhu_conn_close(&v->conn);
@@ -529,6 +539,8 @@ static const struct vdev_ops vhu_ops = {
 	.kick = vhu_kick,
 	.reset = vhu_reset,
 	.free = vhu_free_op,
+	.shm_read = vhu_shm_read,
+	.shm_write = vhu_shm_write,
 };
 
 /* --- options --- */
@@ -546,7 +558,7 @@ static bool opt_bool(const char *s, bool *ret)
 	return true;
 }
 
-static bool opt_u64(const char *s, uint64_t max, uint64_t *ret)
+bool vhu_parse_u64(const char *s, uint64_t max, uint64_t *ret)
 {
 	char *end = NULL;
 	guint64 v, mul = 1;
@@ -578,7 +590,7 @@ int vhu_opt_u64(GHashTable *opts, const char *key, uint64_t max, uint64_t *ret, 
 
 	if (!s)
 		return 0;
-	if (!opt_u64(s, max, ret)) {
+	if (!vhu_parse_u64(s, max, ret)) {
 		g_set_error(error, VDEV_ERROR, EINVAL, "%s: %s=%s is not a number up to %" PRIu64,
 			    name, key, s, max);
 		return -EINVAL;
@@ -656,7 +668,7 @@ static int parse_opts(struct vhu_dev *v, GHashTable *opts, GError **error)
 	if (r < 0)
 		return r;
 	v->o.timeout_ms = n ? (int)n : VHU_TIMEOUT_MS_DEFAULT;
-	return 0;
+	return vhu_shm_parse_opts(v, opts, error);
 }
 
 /* --- creation --- */
@@ -718,11 +730,13 @@ int vhu_create(const struct vdev_type *t, const struct vdev_params *p, struct vd
 	v->name = g_strdup(name); /* outlives vdev_fini() for the last log lines */
 	v->bh = (struct vhu_backend_handler){ .ops = &bh_ops, .name = v->name };
 	vhu_conn_init(&v->conn, &conn_ops, v->name, v->o.timeout_ms);
+	vhu_shm_create(v);
 	r = connect_at_create(v, error);
 	if (r < 0) {
 		vdev_free(&v->vdev);
 		return r;
 	}
+	vhu_shm_fix(v); /* before any transport sees the device */
 	*ret = &v->vdev;
 	return 0;
 }

@@ -338,16 +338,78 @@ int vhu_set_features(struct vhu_conn *c, uint64_t features)
 	return vhu_send_u64(c, VHU_SET_FEATURES, features);
 }
 
-static void log_bit21(struct vhu_conn *c)
+int vhu_get_shmem_config(struct vhu_conn *c, struct vhu_shmem_config *ret)
 {
-	if (c->proto_offered & VHU_PF(GPA_ADDRESSES))
+	struct vhu_msg m, r;
+	int err;
+
+	vhu_msg_init(&m, VHU_GET_SHMEM_CONFIG, 0);
+	err = vhu_request(c, &m, &r);
+	if (err == 0)
+		memcpy(ret, &r.p.shmem_config, sizeof(*ret)); /* 2056 bytes: the table checked */
+	return err;
+}
+
+static unsigned shmem_bit(const struct vhu_conn *c)
+{
+	return c->shmem_bit ? c->shmem_bit : VHU_PF_SHMEM;
+}
+
+/*
+ * Protocol features between the wire and our view (FACTS 3): with shmem_bit 21 the
+ * back-end's bit 21 is SHMEM (rust-vmm vhost <= 0.16) and its bit 22 means nothing we
+ * know; otherwise the two views are the same.
+ */
+static uint64_t proto_from_wire(const struct vhu_conn *c, uint64_t wire)
+{
+	uint64_t shm = 1ULL << shmem_bit(c);
+	uint64_t canon = wire & ~(VHU_PF(GPA_ADDRESSES) | VHU_PF(SHMEM));
+
+	if (shmem_bit(c) == VHU_PF_SHMEM)
+		return wire;
+	return canon | ((wire & shm) ? VHU_PF(SHMEM) : 0);
+}
+
+static uint64_t proto_to_wire(const struct vhu_conn *c, uint64_t canon)
+{
+	uint64_t wire = canon & ~(VHU_PF(GPA_ADDRESSES) | VHU_PF(SHMEM));
+
+	if (shmem_bit(c) == VHU_PF_SHMEM)
+		return canon;
+	return wire | ((canon & VHU_PF(SHMEM)) ? 1ULL << shmem_bit(c) : 0);
+}
+
+static void log_proto_offer(struct vhu_conn *c, uint64_t wire)
+{
+	if ((wire & VHU_PF(GPA_ADDRESSES)) && shmem_bit(c) == VHU_PF_SHMEM)
 		log_info("%s: back-end offers protocol bit 21 (GPA_ADDRESSES upstream, SHMEM in "
-			 "rust-vmm vhost <= 0.16; FACTS 3): not negotiated",
+			 "rust-vmm vhost <= 0.16; FACTS 3): not negotiated (shmem-bit=21 takes it "
+			 "as SHMEM)",
 			 c->name);
+	else if ((wire & VHU_PF(GPA_ADDRESSES)) && shmem_bit(c) != VHU_PF_SHMEM)
+		log_info("%s: back-end's protocol bit 21 taken as SHMEM (shmem-bit=21)", c->name);
+	if ((c->proto_offered & VHU_PF(SHMEM)) &&
+	    (c->proto_offered & (VHU_PF(BACKEND_REQ) | VHU_PF(BACKEND_SEND_FD))) !=
+		    (VHU_PF(BACKEND_REQ) | VHU_PF(BACKEND_SEND_FD)))
+		log_info("%s: back-end offers SHMEM without BACKEND_REQ and BACKEND_SEND_FD: "
+			 "not negotiated",
+			 c->name);
+}
+
+/* What we ack: offered & want, SHMEM only with its channel and fds. */
+static uint64_t proto_ack(const struct vhu_conn *c, uint64_t want)
+{
+	uint64_t ack = c->proto_offered & want;
+	uint64_t shm_needs = VHU_PF(BACKEND_REQ) | VHU_PF(BACKEND_SEND_FD);
+
+	if ((ack & shm_needs) != shm_needs)
+		ack &= ~VHU_PF(SHMEM);
+	return ack;
 }
 
 int vhu_negotiate(struct vhu_conn *c, uint64_t want, uint64_t require)
 {
+	uint64_t wire;
 	int r;
 
 	/* FACTS 5: GET_FEATURES first (rust-vmm back-ends decide about acks on it). */
@@ -358,19 +420,21 @@ int vhu_negotiate(struct vhu_conn *c, uint64_t want, uint64_t require)
 	if (r < 0)
 		return r;
 	if (c->features & (1ULL << VHU_F_PROTOCOL_FEATURES)) {
-		r = vhu_get_u64(c, VHU_GET_PROTOCOL_FEATURES, &c->proto_offered);
+		r = vhu_get_u64(c, VHU_GET_PROTOCOL_FEATURES, &wire);
 		if (r < 0)
 			return r;
-		log_bit21(c);
+		c->proto_offered = proto_from_wire(c, wire);
+		log_proto_offer(c, wire);
 		if ((c->proto_offered & require) != require) {
 			log_warn("%s: back-end protocol features 0x%" PRIx64 " lack 0x%" PRIx64,
 				 c->name, c->proto_offered, require & ~c->proto_offered);
 			return -ENOTSUP;
 		}
-		r = vhu_send_u64(c, VHU_SET_PROTOCOL_FEATURES, c->proto_offered & want);
+		r = vhu_send_u64(c, VHU_SET_PROTOCOL_FEATURES,
+				 proto_to_wire(c, proto_ack(c, want)));
 		if (r < 0)
 			return r;
-		c->proto = c->proto_offered & want;
+		c->proto = proto_ack(c, want);
 	} else if (require) {
 		log_warn("%s: back-end offers no protocol features (bit 30), needed 0x%" PRIx64,
 			 c->name, require);
@@ -395,8 +459,10 @@ int vhu_backend_decide(uint64_t proto, struct vhu_msg *m, bool *ret_reply, uint6
 	int call = 0;
 
 	*ret_reply = (proto & VHU_PF(REPLY_ACK)) && (m->hdr.flags & VHU_FLAG_NEED_REPLY);
-	*ret_val = 1;	      /* failed, unless handled below */
-	vhu_msg_close_fds(m); /* nothing we serve keeps an fd (SHMEM_MAP is a later step) */
+	*ret_val = 1; /* failed, unless handled below */
+	/* Only an accepted SHMEM_MAP keeps its fd (exactly one: the table checked). */
+	if (r < 0 || m->hdr.request != VHU_B_SHMEM_MAP || !(proto & VHU_PF(SHMEM)))
+		vhu_msg_close_fds(m);
 	if (r == -ENOTSUP) {
 		log_debug("back-end request %u: unknown, answered with an error", m->hdr.request);
 		return 0;
@@ -410,13 +476,58 @@ int vhu_backend_decide(uint64_t proto, struct vhu_msg *m, bool *ret_reply, uint6
 		*ret_val = 0;
 		call = (int)m->hdr.request;
 		break;
+	case VHU_B_SHMEM_MAP:
+	case VHU_B_SHMEM_UNMAP:
+		if (!(proto & VHU_PF(SHMEM))) {
+			log_debug("back-end request %s without SHMEM negotiated: refused",
+				  vhu_breq_name(m->hdr.request));
+			break;
+		}
+		*ret_val = 0; /* the handler's shmem_prepare decides */
+		call = (int)m->hdr.request;
+		break;
 	default:
-		/* IOTLB, host notifiers, shared objects, SHMEM_MAP/UNMAP: not served (yet). */
+		/* IOTLB, host notifiers, shared objects: not served. */
 		log_debug("back-end request %s: not supported, answered with an error",
 			  vhu_breq_name(m->hdr.request));
 		break;
 	}
 	return call;
+}
+
+/* Step 1 of SHMEM_MAP/UNMAP: the handler checks and prepares (taking MAP's fd). */
+static int shmem_prepare(struct vhu_backend_handler *h, struct vhu_msg *m)
+{
+	int fd = m->nfds ? m->fds[0] : -1;
+
+	m->nfds = 0; /* the fd is the handler's now */
+	if (!h->ops->shmem_prepare || !h->ops->shmem_commit) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOTSUP;
+	}
+	return h->ops->shmem_prepare(h, m->hdr.request, &m->p.shmem_map, fd);
+}
+
+static void call_op(struct vhu_backend_handler *h, const struct vhu_msg *m, int call)
+{
+	switch (call) {
+	case VHU_B_CONFIG_CHANGE_MSG:
+		h->ops->config_changed(h);
+		break;
+	case VHU_B_VRING_CALL:
+		h->ops->vring_call(h, m->p.state.index);
+		break;
+	case VHU_B_VRING_ERR:
+		h->ops->vring_err(h, m->p.state.index);
+		break;
+	case VHU_B_SHMEM_MAP:
+	case VHU_B_SHMEM_UNMAP:
+		h->ops->shmem_commit(h, true);
+		break;
+	default:
+		break;
+	}
 }
 
 int vhu_backend_serve(int fd, uint64_t proto, int timeout_ms, struct vhu_backend_handler *h)
@@ -430,7 +541,13 @@ int vhu_backend_serve(int fd, uint64_t proto, int timeout_ms, struct vhu_backend
 	if (r < 0)
 		return r;
 	call = vhu_backend_decide(proto, &m, &reply, &val);
-	if (call < 0) {
+	if ((call == VHU_B_SHMEM_MAP || call == VHU_B_SHMEM_UNMAP) && shmem_prepare(h, &m) < 0) {
+		/* refused: nothing was prepared, nothing to commit */
+		log_warn_rl("%s: back-end request %s refused (G_MESSAGES_DEBUG=vhu says why)",
+			    h->name, vhu_breq_name(m.hdr.request));
+		val = 1;
+		call = 0;
+	} else if (call < 0) {
 		log_warn_rl("%s: malformed back-end request %u (%s): refused", h->name,
 			    m.hdr.request, vhu_breq_name(m.hdr.request));
 		val = 1;
@@ -440,22 +557,13 @@ int vhu_backend_serve(int fd, uint64_t proto, int timeout_ms, struct vhu_backend
 	}
 	if (reply) { /* exactly once, before anything the request causes (FACTS 8, 18) */
 		r = vhu_send_backend_ack(fd, &m, val, timeout_ms);
-		if (r < 0)
+		if (r < 0) {
+			if (call == VHU_B_SHMEM_MAP || call == VHU_B_SHMEM_UNMAP)
+				h->ops->shmem_commit(h, false);
 			return r;
+		}
 	}
-	switch (call) {
-	case VHU_B_CONFIG_CHANGE_MSG:
-		h->ops->config_changed(h);
-		break;
-	case VHU_B_VRING_CALL:
-		h->ops->vring_call(h, m.p.state.index);
-		break;
-	case VHU_B_VRING_ERR:
-		h->ops->vring_err(h, m.p.state.index);
-		break;
-	default:
-		break;
-	}
+	call_op(h, &m, call);
 	return 0;
 }
 

@@ -39,6 +39,12 @@ struct vhu_conn {
 	uint64_t queue_num;	/* GET_QUEUE_NUM (0 without MQ) */
 	bool acks;		/* NEED_REPLY in use (see vhu_set_features) */
 	unsigned requests;	/* requests sent since attach, for tests and logs */
+	/*
+	 * The wire bit of VHOST_USER_PROTOCOL_F_SHMEM: 22 (0 means 22), or 21 for back-ends
+	 * built on rust-vmm vhost <= 0.16 (FACTS 3). proto_offered and proto always hold it
+	 * at VHU_PF_SHMEM, whatever the wire says.
+	 */
+	unsigned shmem_bit;
 };
 
 void vhu_conn_init(struct vhu_conn *c, const struct vhu_conn_ops *ops, const char *name,
@@ -88,9 +94,17 @@ int vhu_gpu_set_socket(struct vhu_conn *c, int fd);
 int vhu_set_features(struct vhu_conn *c, uint64_t features);
 
 /*
+ * GET_SHMEM_CONFIG (SHMEM negotiated): the raw 2056-byte reply in *ret (validate it with
+ * vhu_shmem_config_parse()).
+ */
+int vhu_get_shmem_config(struct vhu_conn *c, struct vhu_shmem_config *ret);
+
+/*
  * Negotiate on a fresh connection (FACTS 5, 34): GET_FEATURES, SET_OWNER, and with
  * bit 30 GET_PROTOCOL_FEATURES and SET_PROTOCOL_FEATURES(offered & want), then
  * GET_QUEUE_NUM when MQ was acked. `require` bits must all be offered (else -ENOTSUP).
+ * SHMEM is acked only together with BACKEND_REQ and BACKEND_SEND_FD (its requests come
+ * on the back-end channel and MAP carries an fd).
  */
 int vhu_negotiate(struct vhu_conn *c, uint64_t want, uint64_t require);
 
@@ -102,6 +116,16 @@ struct vhu_backend_handler_ops {
 	void (*config_changed)(struct vhu_backend_handler *h);
 	void (*vring_call)(struct vhu_backend_handler *h, uint32_t index);
 	void (*vring_err)(struct vhu_backend_handler *h, uint32_t index);
+	/*
+	 * SHMEM_MAP / SHMEM_UNMAP (only with SHMEM negotiated), in two steps around the reply
+	 * (FACTS 18; devices/vhu-shmem.h): prepare checks the request and gets it ready
+	 * without any visible effect, and takes `fd` (MAP's; -1 for UNMAP), closing it on
+	 * every path; 0 = it will succeed. commit runs after the reply went out (ok) or could
+	 * not be sent (!ok: undo), only after a successful prepare. NULL: refused.
+	 */
+	int (*shmem_prepare)(struct vhu_backend_handler *h, uint32_t req,
+			     const struct vhu_shmem_map *m, int fd);
+	void (*shmem_commit)(struct vhu_backend_handler *h, bool ok);
 };
 
 struct vhu_backend_handler {
@@ -113,8 +137,10 @@ struct vhu_backend_handler {
  * The decision for one back-end request that passed framing: checks it against the
  * table, says whether and what to answer (*ret_reply, *ret_val: 0 = done) and which
  * handler op to call afterwards (returned: the request id, or 0 for none). Closes the
- * message's fds. -EPROTO for a message that breaks the table (answer it, if asked, with
- * an error and keep the channel: the framing is intact).
+ * message's fds, except the one fd of a SHMEM_MAP it accepts (SHMEM negotiated): that
+ * stays in m->fds[0] for the caller. SHMEM requests get *ret_val 0 here; the handler's
+ * shmem_prepare decides. -EPROTO for a message that breaks the table (answer it, if
+ * asked, with an error and keep the channel: the framing is intact).
  */
 int vhu_backend_decide(uint64_t proto, struct vhu_msg *m, bool *ret_reply, uint64_t *ret_val);
 

@@ -17,6 +17,7 @@
 #include "devices/catalogue.h"
 #include "devices/vdev.h"
 #include "devices/vhu-conn.h"
+#include "devices/vhu-shmem.h"
 
 struct svq;
 struct svq_area;
@@ -67,6 +68,13 @@ struct vhu_type {
 	void (*free)(struct vhu_dev *v);
 };
 
+/* Where the device's shared memory regions come from (shm-sizes=). */
+enum vhu_shm_src {
+	VHU_SHM_BACKEND, /* GET_SHMEM_CONFIG, when the back-end offers SHMEM */
+	VHU_SHM_CONFIG,	 /* shm-sizes=ID:SIZE+...: no GET_SHMEM_CONFIG */
+	VHU_SHM_OFF,	 /* shm-sizes=none: SHMEM not negotiated */
+};
+
 /* Options common to every vhost-user type (vhost-user.c parses them). */
 struct vhu_opts {
 	char *socket;
@@ -79,6 +87,10 @@ struct vhu_opts {
 	uint16_t nqueues;  /* from the type, or num-queues= */
 	uint32_t cfg_size; /* from the type, or config-size= */
 	uint32_t device_id;
+	enum vhu_shm_src shm_src;
+	unsigned nshm; /* VHU_SHM_CONFIG: the configured regions */
+	struct vdev_shm shm[VHU_SHMEM_MAX_REGIONS];
+	unsigned shmem_bit; /* shmem-bit=: 22, or 21 for rust-vmm vhost <= 0.16 */
 };
 
 struct vhu_queue {
@@ -126,6 +138,10 @@ struct vhu_dev {
 	int inflight_fd;
 	struct vhu_inflight inflight;
 	struct vhu_queue *q; /* nqueues */
+
+	/* Shared memory regions: the mappings the back-end made (vhu-shmem.h). */
+	struct vhu_shmem shm;
+	bool shm_fixed; /* vdev.shm is final (a transport may have sized windows from it) */
 };
 
 static inline struct vhu_dev *vhu_of(struct vdev *d)
@@ -136,6 +152,8 @@ static inline struct vhu_dev *vhu_of(struct vdev *d)
 /* vhost-user.c: the constructor every catalogue row of vhu-types.c points to. */
 int vhu_create(const struct vdev_type *t, const struct vdev_params *p, struct vdev **ret,
 	       GError **error);
+/* vhost-user.c: a number up to max with an optional K/M/G suffix; false if it is not one. */
+bool vhu_parse_u64(const char *s, uint64_t max, uint64_t *ret);
 /*
  * vhost-user.c: option key (NULL opts or absent key: 0, *ret untouched), a number up to
  * max with an optional K/M/G suffix (1, *ret set), or -EINVAL with *error set.
@@ -144,6 +162,24 @@ int vhu_opt_u64(GHashTable *opts, const char *key, uint64_t max, uint64_t *ret, 
 		GError **error);
 /* vhu-types.c */
 const struct vhu_type *vhu_type_of(const struct vdev_type *t);
+
+/* vhu-dev-shmem.c: the device's shared memory regions */
+/* shm-sizes= and shmem-bit= into v->o (before vdev_init). */
+int vhu_shm_parse_opts(struct vhu_dev *v, GHashTable *opts, GError **error);
+/* After vdev_init: the configured regions, if any. */
+void vhu_shm_create(struct vhu_dev *v);
+/* After each negotiation: GET_SHMEM_CONFIG (when it applies). -errno fails the session. */
+int vhu_shm_session(struct vhu_dev *v);
+/* The end of creation: the regions are final; the mapping table is set up on them. */
+void vhu_shm_fix(struct vhu_dev *v);
+/* Every mapping gone: device reset, back-end lost, device freed. */
+void vhu_shm_drop(struct vhu_dev *v);
+/* vdev_ops shm_read / shm_write and the back-end handler's shmem ops. */
+int vhu_shm_read(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t *val);
+int vhu_shm_write(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t val);
+int vhu_shm_prepare(struct vhu_backend_handler *h, uint32_t req, const struct vhu_shmem_map *m,
+		    int fd);
+void vhu_shm_commit(struct vhu_backend_handler *h, bool ok);
 /* vhost-user.c: attach a GLib source to the device's context. */
 GSource *vhu_watch(struct vhu_dev *v, GSource *s, GSourceFunc fn, gpointer data);
 void vhu_unwatch(GSource **s);

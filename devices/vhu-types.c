@@ -25,8 +25,9 @@
 #define BIT(n)	 (1ULL << (n))
 #define DEV_BITS 0x00ffffffULL /* bits 0-23: device specific (virtio 1.2 §6) */
 
-#define COMMON_KEYS \
-	"socket", "server", "mem", "reconnect", "shadow-mem", "xen-grant", "xen-flags", "timeout"
+#define COMMON_KEYS                                                                                \
+	"socket", "server", "mem", "reconnect", "shadow-mem", "xen-grant", "xen-flags", "timeout", \
+		"shm-sizes", "shmem-bit"
 
 static const char *const keys_plain[] = { COMMON_KEYS, NULL };
 static const char *const keys_queues[] = { COMMON_KEYS, "num-queues", NULL };
