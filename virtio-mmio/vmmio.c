@@ -109,10 +109,16 @@ static void interrupt_ack(struct vmmio *m, uint32_t val)
 
 void vmmio_init(struct vmmio *m, const struct vmmio_ops *ops, struct vdev *dev)
 {
+	unsigned i;
+
 	memset(m, 0, sizeof(*m));
 	m->ops = ops;
 	m->dev = dev;
 	m->bus.ops = &vmmio_bus_ops;
+	m->nshm = dev->nshm; /* fixed from now on (devices/vdev.h) */
+	m->shm_base = g_new(uint64_t, m->nshm);
+	for (i = 0; i < m->nshm; i++)
+		m->shm_base[i] = VMMIO_SHM_UNPLACED;
 	vdev_attach(dev, &m->bus);
 }
 
@@ -122,6 +128,9 @@ void vmmio_fini(struct vmmio *m)
 	if (m->dev && m->dev->bus == &m->bus)
 		vdev_attach(m->dev, NULL);
 	m->dev = NULL;
+	g_free(m->shm_base);
+	m->shm_base = NULL;
+	m->nshm = 0;
 }
 
 /* The transport's share of a device reset (Status = 0): virtio 1.2 §4.2.2.1. */
@@ -333,6 +342,26 @@ static enum reg_kind reg_kind(uint64_t off)
 	}
 }
 
+/*
+ * SHMLen / SHMBase of the region SHMSel names (a shmid, §4.2.2): all ones when the device
+ * has no such region or vmm/ did not place it (FACTS 20).
+ */
+static uint32_t shm_reg(struct vmmio *m, uint64_t off)
+{
+	int idx = m->shm_sel <= 0xff ? vdev_shm_find(m->dev, (uint8_t)m->shm_sel) : -ENOENT;
+	uint64_t v;
+
+	if (idx < 0 || (unsigned)idx >= m->nshm || m->shm_base[idx] == VMMIO_SHM_UNPLACED)
+		return 0xffffffffu;
+	if (off == VIRTIO_MMIO_SHM_LEN_LOW || off == VIRTIO_MMIO_SHM_LEN_HIGH)
+		v = m->dev->shm[idx].size;
+	else
+		v = m->shm_base[idx];
+	if (off == VIRTIO_MMIO_SHM_LEN_HIGH || off == VIRTIO_MMIO_SHM_BASE_HIGH)
+		return (uint32_t)(v >> 32);
+	return (uint32_t)v;
+}
+
 static uint32_t reg_read(struct vmmio *m, uint64_t off)
 {
 	struct vdev *d = m->dev;
@@ -364,8 +393,7 @@ static uint32_t reg_read(struct vmmio *m, uint64_t off)
 	case VIRTIO_MMIO_SHM_LEN_HIGH:
 	case VIRTIO_MMIO_SHM_BASE_LOW:
 	case VIRTIO_MMIO_SHM_BASE_HIGH:
-		/* No shared memory regions yet: every id is unused, length = base = -1 (FACTS 20). */
-		return 0xffffffffu;
+		return shm_reg(m, off);
 	case VIRTIO_MMIO_CONFIG_GENERATION:
 		return d->cfg_generation;
 	default:
@@ -519,4 +547,53 @@ int vmmio_write(struct vmmio *m, uint64_t off, unsigned size, uint64_t val)
 		return -EINVAL;
 	}
 	return reg_write(m, off, (uint32_t)val);
+}
+
+/* --- shared memory windows (virtio 1.2 §2.10; FACTS 21: trap and emulate) --- */
+
+int vmmio_set_shm_base(struct vmmio *m, unsigned idx, uint64_t gpa)
+{
+	if (idx >= m->nshm)
+		return -EINVAL;
+	if (gpa != VMMIO_SHM_UNPLACED && (gpa % VDEV_SHM_PAGE || gpa + m->dev->shm[idx].size < gpa))
+		return -EINVAL;
+	m->shm_base[idx] = gpa;
+	return 0;
+}
+
+int vmmio_shm_lookup(struct vmmio *m, uint64_t gpa, unsigned *ret_idx, uint64_t *ret_off)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nshm; i++) {
+		if (m->shm_base[i] == VMMIO_SHM_UNPLACED || gpa < m->shm_base[i] ||
+		    gpa - m->shm_base[i] >= m->dev->shm[i].size)
+			continue;
+		*ret_idx = i;
+		*ret_off = gpa - m->shm_base[i];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int vmmio_shm_read(struct vmmio *m, unsigned idx, uint64_t off, unsigned size, uint64_t *ret_val)
+{
+	int r = vdev_shm_read(m->dev, idx, off, size, ret_val);
+
+	if (r == -EINVAL)
+		log_warn_rl("%s: read of %u bytes at shared memory region %u + 0x%" PRIx64
+			    ": bad access",
+			    dev_name(m), size, idx, off);
+	return r;
+}
+
+int vmmio_shm_write(struct vmmio *m, unsigned idx, uint64_t off, unsigned size, uint64_t val)
+{
+	int r = vdev_shm_write(m->dev, idx, off, size, val);
+
+	if (r == -EINVAL)
+		log_warn_rl("%s: write of %u bytes at shared memory region %u + 0x%" PRIx64
+			    ": bad access, dropped",
+			    dev_name(m), size, idx, off);
+	return r;
 }
