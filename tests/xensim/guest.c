@@ -36,6 +36,12 @@ static int find_slot(struct xs_dom *d, unsigned vcpu, int server, const ioreq_t 
 	pthread_mutex_lock(&d->hv->lock);
 	if (d->destroyed) {
 		ret = -ESRCH;
+	} else if (server < 0 && io->type == IOREQ_TYPE_PCI_CONFIG) {
+		s = hv_route_pci(d, (uint32_t)(io->addr >> 32));
+		if (s)
+			d->stats.pci_cfg++;
+		else
+			ret = -ENODEV;
 	} else if (server < 0) {
 		s = hv_route_mmio(d, io->addr, len);
 		if (!s)
@@ -187,6 +193,59 @@ int gd_mmio_write(struct xs_dom *d, unsigned vcpu, uint64_t addr, unsigned size,
 	return gd_ioreq(d, vcpu, -1, &io, GD_TIMEOUT_MS);
 }
 
+static int pci_cfg(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg, unsigned size,
+		   ioreq_t *io)
+{
+	uint64_t ones = (1ULL << (size * 8)) - 1;
+	int ret;
+
+	if (d->cfg.arch != HV_ARCH_X86)
+		return -EOPNOTSUPP;
+	if ((size != 1 && size != 2 && size != 4) || reg >= 256 || (reg & (size - 1)))
+		return -EINVAL;
+	io->addr = (uint64_t)sbdf << 32 | reg;
+	io->size = size;
+	io->count = 1;
+	io->type = IOREQ_TYPE_PCI_CONFIG;
+	ret = gd_ioreq(d, vcpu, -1, io, GD_TIMEOUT_MS);
+	if (ret == -ENODEV) {
+		/* No server: Xen's null handler (hvm_io_intercept) reads ~0, ignores writes. */
+		pthread_mutex_lock(&d->hv->lock);
+		d->stats.pci_cfg_unclaimed++;
+		pthread_mutex_unlock(&d->hv->lock);
+		io->data = ones;
+		return 0;
+	}
+	if (!ret && io->dir == IOREQ_READ && (io->data & ~ones)) {
+		fprintf(stderr,
+			"gd: PCI config read %08x+0x%x/%u returned 0x%" PRIx64 ": bits above the"
+			" access size\n",
+			sbdf, reg, size, (uint64_t)io->data);
+		return -EPROTO;
+	}
+	return ret;
+}
+
+int gd_pci_cfg_read(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg, unsigned size,
+		    uint32_t *val)
+{
+	ioreq_t io = { .dir = IOREQ_READ };
+	int ret = pci_cfg(d, vcpu, sbdf, reg, size, &io);
+
+	if (!ret)
+		*val = (uint32_t)io.data;
+	return ret;
+}
+
+int gd_pci_cfg_write(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg, unsigned size,
+		     uint32_t val)
+{
+	ioreq_t io = { .dir = IOREQ_WRITE };
+
+	io.data = size < 4 ? val & ((1u << (size * 8)) - 1) : val;
+	return pci_cfg(d, vcpu, sbdf, reg, size, &io);
+}
+
 int gd_send_invalidate(struct xs_dom *d, unsigned vcpu)
 {
 	int ids[HV_MAX_IOREQ_SERVERS], n = 0, ret = 0;
@@ -277,4 +336,14 @@ unsigned gd_irq_level(struct xs_dom *d, unsigned irq)
 int gd_irq_wait(struct xs_dom *d, unsigned irq, uint64_t *edges, int timeout_ms)
 {
 	return hv_irq_wait_edge(d, irq, *edges, timeout_ms, edges);
+}
+
+uint64_t gd_msi_count(struct xs_dom *d, uint64_t addr, uint32_t data)
+{
+	return hv_msi_count(d, addr, data);
+}
+
+int gd_msi_wait(struct xs_dom *d, uint64_t addr, uint32_t data, uint64_t *count, int timeout_ms)
+{
+	return hv_msi_wait(d, addr, data, *count, timeout_ms, count);
 }

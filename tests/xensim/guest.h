@@ -30,6 +30,8 @@
  * 0, -EFAULT (no server claims the address: the guest would take a data abort),
  * -ETIMEDOUT, -EPROTO (the device model left the slot in a state other than
  * READY/INPROCESS/IORESP_READY), -EBUSY (the slot was not free), -ENOENT (no such server).
+ * A PCI_CONFIG ioreq with server < 0 is routed by the SBDF in addr[63:32] over the servers'
+ * PCI ranges instead (-ENODEV if none claims it).
  */
 int gd_ioreq(struct xs_dom *d, unsigned vcpu, int server, ioreq_t *io, int timeout_ms);
 
@@ -43,6 +45,21 @@ int gd_mmio_write(struct xs_dom *d, unsigned vcpu, uint64_t addr, unsigned size,
 /* Xen's map-cache INVALIDATE broadcast: to every enabled server, on vcpu's slot. */
 int gd_send_invalidate(struct xs_dom *d, unsigned vcpu);
 
+/*
+ * x86 only: a PCI config space access of `size` bytes (1, 2, 4; naturally aligned, reg <
+ * 256) as an HVM guest's `out 0xcf8` + `in/out 0xcfc + (reg & 3)` reaches a device model
+ * (xen/arch/x86/hvm/ioreq.c arch_ioreq_server_get_type_addr + ioreq_server_select): an
+ * IOREQ_TYPE_PCI_CONFIG ioreq, addr = (uint64_t)sbdf << 32 | reg, count 1, to the server
+ * that claimed sbdf (HV_SBDF; map_pcidev_to_ioreq_server). When no server claims it, Xen
+ * completes the access itself: reads return all ones, writes are dropped (0 is returned).
+ * -EOPNOTSUPP on Arm (no port I/O: Xen never sends PCI_CONFIG there), -EINVAL for a bad
+ * size, alignment or reg; otherwise as gd_ioreq, and -EPROTO for bits above `size`.
+ */
+int gd_pci_cfg_read(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg, unsigned size,
+		    uint32_t *val);
+int gd_pci_cfg_write(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg, unsigned size,
+		     uint32_t val);
+
 /* Guest RAM: a pointer for [gpa, gpa + len) if it lies in one bank, else NULL. */
 void *gd_ram(struct xs_dom *d, uint64_t gpa, size_t len);
 /* The RAM memfd as a plain back-end would map it: a dup, the caller closes it; or -errno. */
@@ -53,8 +70,13 @@ unsigned gd_ram_banks(struct xs_dom *d, struct hv_ram_bank *ret, uint64_t *ret_o
 /* Allocate zeroed guest RAM from bank 0 (never freed); 0 when exhausted. */
 uint64_t gd_alloc(struct xs_dom *d, size_t size, size_t align);
 
-/* Interrupt lines as the guest sees them (Arm SPI numbers). */
+/* Interrupt lines as the guest sees them (Arm SPI numbers; x86 PCI INTx: HV_INTX_KEY). */
 uint64_t gd_irq_edges(struct xs_dom *d, unsigned irq);
 unsigned gd_irq_level(struct xs_dom *d, unsigned irq);
 /* Wait for a rising edge after *edges; updates *edges. 0 or -ETIMEDOUT. */
 int gd_irq_wait(struct xs_dom *d, unsigned irq, uint64_t *edges, int timeout_ms);
+
+/* x86 MSIs received with exactly this address and data (hv_msi_count). */
+uint64_t gd_msi_count(struct xs_dom *d, uint64_t addr, uint32_t data);
+/* Wait for one more than *count of them; updates *count. 0 or -ETIMEDOUT. */
+int gd_msi_wait(struct xs_dom *d, uint64_t addr, uint32_t data, uint64_t *count, int timeout_ms);

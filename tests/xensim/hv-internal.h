@@ -59,6 +59,13 @@ struct hv_irq {
 	uint64_t edges;
 };
 
+/* MSIs delivered with one (address, data) pair. */
+struct hv_msi {
+	uint64_t addr;
+	uint32_t data;
+	uint64_t count;
+};
+
 struct xs_dom {
 	struct hv *hv;
 	uint32_t domid;
@@ -70,6 +77,7 @@ struct xs_dom {
 	uint64_t bank_off[HV_MAX_BANKS];
 	GPtrArray *servers; /* every server ever created; freed with the hv */
 	GHashTable *irqs;   /* unsigned -> struct hv_irq * */
+	GArray *msis;	    /* struct hv_msi */
 	uint32_t next_port;
 	struct hv_dom_stats stats;
 	/* guest side (guest.c) */
@@ -129,8 +137,12 @@ void hv_server_free(struct hv_server *s);
 int hv_ranges_add(GArray *a, uint32_t type, uint64_t start, uint64_t end);
 int hv_ranges_remove(GArray *a, uint32_t type, uint64_t start, uint64_t end);
 bool hv_ranges_contain(GArray *a, uint32_t type, uint64_t start, uint64_t end);
-/* The live, enabled server whose MMIO ranges hold [addr, addr + len). */
+/*
+ * The live, enabled server whose MMIO ranges hold [addr, addr + len), or whose PCI ranges
+ * hold sbdf; as Xen's ioreq_server_select(), the highest server id wins when several do.
+ */
 struct hv_server *hv_route_mmio(struct xs_dom *d, uint64_t addr, uint64_t len);
+struct hv_server *hv_route_pci(struct xs_dom *d, uint32_t sbdf);
 
 /* hv-xs.c (lock held unless noted) */
 enum hv_xs_opk {

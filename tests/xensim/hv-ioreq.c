@@ -281,6 +281,13 @@ void hv_op_dm_unmap_range(struct hv_conn *c, const struct xsim_req *req, const c
 			 req->arg[1], req->arg[2], r);
 }
 
+/*
+ * map/unmap_pcidev: libxendevicemodel sends XEN_DMOP_IO_RANGE_PCI with start = end =
+ * XEN_DMOP_PCI_SBDF() (xensim-dm.c masks the fields as that macro does), and Xen's common
+ * code (ioreq_server_map_io_range) keeps it in the server's own PCI rangeset: EEXIST only
+ * for an overlap within that server, so two servers may claim one function (routing then
+ * prefers the higher id). Arm accepts it too; it just never routes PCI_CONFIG there.
+ */
 static void pcidev_op(struct hv_conn *c, const struct xsim_req *req, bool map, struct hv_reply *r)
 {
 	struct hv_server *s = server_or_err(c, req, r);
@@ -289,10 +296,10 @@ static void pcidev_op(struct hv_conn *c, const struct xsim_req *req, bool map, s
 	if (!s)
 		return;
 	if (req->arg[0] > 0xffff || req->arg[1] > 0xff || req->arg[2] > 0x1f || req->arg[3] > 7) {
-		r->err = EINVAL;
+		r->err = EINVAL; /* cannot come from the library: it masks */
 		return;
 	}
-	sbdf = XEN_DMOP_PCI_SBDF(req->arg[0], req->arg[1], req->arg[2], req->arg[3]);
+	sbdf = HV_SBDF(req->arg[0], req->arg[1], req->arg[2], req->arg[3]);
 	range_op(c, s, map, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf, r);
 }
 
@@ -343,11 +350,16 @@ void hv_op_dm_set_irq(struct hv_conn *c, const struct xsim_req *req, const char 
 	set_line(c, d, (unsigned)irq, (unsigned)req->arg[1]);
 }
 
+/*
+ * xen/arch/x86/hvm/dm.c set_pci_intx_level(): segment and bus 0, device <= 0x1f, INTA..INTD,
+ * level (a uint8_t in the dm_op) 0 or 1, else EINVAL. Arm has no such op: its dm_op() hands
+ * it to ioreq_server_dm_op(), whose default is EOPNOTSUPP (FACTS 26).
+ */
 void hv_op_dm_set_intx(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
 		       struct hv_reply *r)
 {
 	struct xs_dom *d = dom_or_err(c, req->domid, r);
-	unsigned intx = req->arg[3] & 0xff, level = (unsigned)(req->arg[3] >> 8);
+	unsigned intx = req->arg[3] & 0xff, level = (unsigned)(req->arg[3] >> 8) & 0xff;
 
 	if (!d)
 		return;
@@ -355,17 +367,40 @@ void hv_op_dm_set_intx(struct hv_conn *c, const struct xsim_req *req, const char
 		r->err = EOPNOTSUPP;
 		return;
 	}
-	if (req->arg[0] || req->arg[2] > 0x1f || intx > 3 || level > 1) {
+	if (req->arg[0] || req->arg[1] || req->arg[2] > 0x1f || intx > 3 || level > 1) {
 		r->err = EINVAL;
 		return;
 	}
-	set_line(c, d, HV_INTX_KEY(req->arg[1], (unsigned)req->arg[2], intx), level);
+	set_line(c, d, HV_INTX_KEY(0, (unsigned)req->arg[2], intx), level);
 }
 
+static void count_msi(struct xs_dom *d, uint64_t addr, uint32_t data)
+{
+	struct hv_msi m = { addr, data, 1 };
+
+	for (unsigned i = 0; i < d->msis->len; i++) {
+		struct hv_msi *e = &g_array_index(d->msis, struct hv_msi, i);
+
+		if (e->addr == addr && e->data == data) {
+			e->count++;
+			return;
+		}
+	}
+	g_array_append_val(d->msis, m);
+}
+
+/*
+ * xen/arch/x86/hvm/irq.c hvm_inject_msi(): vector = data[7:0]; vector 0 is the PV-on-HVM
+ * pirq convention, which ends in ERANGE without a pirq in addr[63:40] | dest (the pirq path
+ * itself is not simulated: it is ERANGE here too); vmsi_deliver() takes delivery modes
+ * Fixed (0) and LowestPrio (1) only, else EINVAL. Arm: EOPNOTSUPP as above.
+ */
 void hv_op_dm_inject_msi(struct hv_conn *c, const struct xsim_req *req, const char *data,
 			 size_t len, struct hv_reply *r)
 {
 	struct xs_dom *d = dom_or_err(c, req->domid, r);
+	uint32_t msi_data = (uint32_t)req->arg[1];
+	unsigned mode = (msi_data >> 8) & 7;
 
 	if (!d)
 		return;
@@ -373,8 +408,17 @@ void hv_op_dm_inject_msi(struct hv_conn *c, const struct xsim_req *req, const ch
 		r->err = EOPNOTSUPP;
 		return;
 	}
+	if (!(msi_data & 0xff)) {
+		r->err = ERANGE;
+		return;
+	}
+	if (mode > 1) {
+		r->err = EINVAL;
+		return;
+	}
 	d->stats.msis++;
-	hv_log_add(c->hv, HV_EV_MSI, d->domid, -1, req->arg[0], req->arg[1], 0)->conn = c->id;
+	count_msi(d, req->arg[0], msi_data);
+	hv_log_add(c->hv, HV_EV_MSI, d->domid, -1, req->arg[0], msi_data, 0)->conn = c->id;
 }
 
 void hv_op_dm_nr_vcpus(struct hv_conn *c, const struct xsim_req *req, const char *data, size_t len,
@@ -567,18 +611,32 @@ void hv_conn_unbind_all(struct hv_conn *c)
 
 /* --- routing (also used by the guest driver) --- */
 
+/* The highest live, enabled server id whose ranges of `type` hold [start, end]. */
+static struct hv_server *route(struct xs_dom *d, uint32_t type, uint64_t start, uint64_t end)
+{
+	struct hv_server *best = NULL;
+
+	/* Xen's FOR_EACH_IOREQ_SERVER walks the ids downwards: the newest server is favoured. */
+	for (unsigned i = 0; i < d->servers->len; i++) {
+		struct hv_server *s = g_ptr_array_index(d->servers, i);
+
+		if (!s->destroyed && s->enabled && (!best || s->id > best->id) &&
+		    hv_ranges_contain(s->ranges, type, start, end))
+			best = s;
+	}
+	return best;
+}
+
 struct hv_server *hv_route_mmio(struct xs_dom *d, uint64_t addr, uint64_t len)
 {
 	uint64_t end = addr + (len ? len : 1) - 1;
 
 	if (end < addr)
 		return NULL;
-	for (unsigned i = 0; i < d->servers->len; i++) {
-		struct hv_server *s = g_ptr_array_index(d->servers, i);
+	return route(d, XEN_DMOP_IO_RANGE_MEMORY, addr, end);
+}
 
-		if (!s->destroyed && s->enabled &&
-		    hv_ranges_contain(s->ranges, XEN_DMOP_IO_RANGE_MEMORY, addr, end))
-			return s;
-	}
-	return NULL;
+struct hv_server *hv_route_pci(struct xs_dom *d, uint32_t sbdf)
+{
+	return route(d, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
 }

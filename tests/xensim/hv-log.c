@@ -186,7 +186,7 @@ static void replay_one(struct replay_server *srv, const struct hv_event *e)
 	}
 }
 
-static void claim_from(struct replay_server *srv, unsigned nr_vcpus, uint64_t addr,
+static void claim_from(struct replay_server *srv, unsigned nr_vcpus, uint32_t type, uint64_t addr,
 		       struct hv_claim *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -194,8 +194,7 @@ static void claim_from(struct replay_server *srv, unsigned nr_vcpus, uint64_t ad
 	for (unsigned i = 0; i < HV_MAX_IOREQ_SERVERS; i++) {
 		struct replay_server *rs = &srv[i];
 
-		if (!rs->live ||
-		    !hv_ranges_contain(rs->ranges, XEN_DMOP_IO_RANGE_MEMORY, addr, addr))
+		if (!rs->live || !hv_ranges_contain(rs->ranges, type, addr, addr))
 			continue;
 		if (ret->mapped && (ret->enabled || !rs->enabled))
 			continue; /* prefer the enabled server, as Xen's routing does */
@@ -209,7 +208,8 @@ static void claim_from(struct replay_server *srv, unsigned nr_vcpus, uint64_t ad
 }
 
 /* Replays d's log entries before seq; fills *ret for addr, returns the live servers. */
-static unsigned claim_locked(struct xs_dom *d, uint64_t addr, uint64_t seq, struct hv_claim *ret)
+static unsigned claim_locked(struct xs_dom *d, uint32_t type, uint64_t addr, uint64_t seq,
+			     struct hv_claim *ret)
 {
 	struct replay_server srv[HV_MAX_IOREQ_SERVERS];
 	unsigned live = 0;
@@ -225,7 +225,7 @@ static unsigned claim_locked(struct xs_dom *d, uint64_t addr, uint64_t seq, stru
 		if (e->domid == d->domid)
 			replay_one(srv, e);
 	}
-	claim_from(srv, d->cfg.nr_vcpus, addr, ret);
+	claim_from(srv, d->cfg.nr_vcpus, type, addr, ret);
 	for (unsigned i = 0; i < HV_MAX_IOREQ_SERVERS; i++) {
 		live += srv[i].live;
 		g_array_free(srv[i].ranges, TRUE);
@@ -236,7 +236,14 @@ static unsigned claim_locked(struct xs_dom *d, uint64_t addr, uint64_t seq, stru
 void hv_dom_claim_at(struct xs_dom *d, uint64_t addr, uint64_t seq, struct hv_claim *ret)
 {
 	pthread_mutex_lock(&d->hv->lock);
-	claim_locked(d, addr, seq ? seq : 1, ret);
+	claim_locked(d, XEN_DMOP_IO_RANGE_MEMORY, addr, seq ? seq : 1, ret);
+	pthread_mutex_unlock(&d->hv->lock);
+}
+
+void hv_dom_pci_claim_at(struct xs_dom *d, uint32_t sbdf, uint64_t seq, struct hv_claim *ret)
+{
+	pthread_mutex_lock(&d->hv->lock);
+	claim_locked(d, XEN_DMOP_IO_RANGE_PCI, sbdf, seq ? seq : 1, ret);
 	pthread_mutex_unlock(&d->hv->lock);
 }
 
@@ -246,12 +253,12 @@ unsigned hv_dom_servers_at(struct xs_dom *d, uint64_t seq)
 	unsigned n;
 
 	pthread_mutex_lock(&d->hv->lock);
-	n = claim_locked(d, 0, seq ? seq : 1, &cl);
+	n = claim_locked(d, XEN_DMOP_IO_RANGE_MEMORY, 0, seq ? seq : 1, &cl);
 	pthread_mutex_unlock(&d->hv->lock);
 	return n;
 }
 
-static void claim_now(struct xs_dom *d, uint64_t addr, struct hv_claim *ret)
+static void claim_now(struct xs_dom *d, uint32_t type, uint64_t addr, struct hv_claim *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	ret->server = -1;
@@ -260,8 +267,7 @@ static void claim_now(struct xs_dom *d, uint64_t addr, struct hv_claim *ret)
 	for (unsigned i = 0; i < d->servers->len; i++) {
 		struct hv_server *s = g_ptr_array_index(d->servers, i);
 
-		if (s->destroyed ||
-		    !hv_ranges_contain(s->ranges, XEN_DMOP_IO_RANGE_MEMORY, addr, addr))
+		if (s->destroyed || !hv_ranges_contain(s->ranges, type, addr, addr))
 			continue;
 		if (ret->mapped && (ret->enabled || !s->enabled))
 			continue;
@@ -277,11 +283,18 @@ static void claim_now(struct xs_dom *d, uint64_t addr, struct hv_claim *ret)
 void hv_dom_claim(struct xs_dom *d, uint64_t addr, struct hv_claim *ret)
 {
 	pthread_mutex_lock(&d->hv->lock);
-	claim_now(d, addr, ret);
+	claim_now(d, XEN_DMOP_IO_RANGE_MEMORY, addr, ret);
 	pthread_mutex_unlock(&d->hv->lock);
 }
 
-int hv_dom_wait_served(struct xs_dom *d, uint64_t addr, int timeout_ms)
+void hv_dom_pci_claim(struct xs_dom *d, uint32_t sbdf, struct hv_claim *ret)
+{
+	pthread_mutex_lock(&d->hv->lock);
+	claim_now(d, XEN_DMOP_IO_RANGE_PCI, sbdf, ret);
+	pthread_mutex_unlock(&d->hv->lock);
+}
+
+static int wait_served(struct xs_dom *d, uint32_t type, uint64_t addr, int timeout_ms)
 {
 	struct timespec dl;
 	struct hv_claim cl;
@@ -290,7 +303,7 @@ int hv_dom_wait_served(struct xs_dom *d, uint64_t addr, int timeout_ms)
 	hv_deadline(&dl, timeout_ms);
 	pthread_mutex_lock(&d->hv->lock);
 	for (;;) {
-		claim_now(d, addr, &cl);
+		claim_now(d, type, addr, &cl);
 		if (cl.mapped && cl.enabled && cl.bound == d->cfg.nr_vcpus)
 			break;
 		if (hv_cond_wait(d->hv, &dl) == ETIMEDOUT) {
@@ -300,6 +313,16 @@ int hv_dom_wait_served(struct xs_dom *d, uint64_t addr, int timeout_ms)
 	}
 	pthread_mutex_unlock(&d->hv->lock);
 	return ret;
+}
+
+int hv_dom_wait_served(struct xs_dom *d, uint64_t addr, int timeout_ms)
+{
+	return wait_served(d, XEN_DMOP_IO_RANGE_MEMORY, addr, timeout_ms);
+}
+
+int hv_dom_wait_pci_served(struct xs_dom *d, uint32_t sbdf, int timeout_ms)
+{
+	return wait_served(d, XEN_DMOP_IO_RANGE_PCI, sbdf, timeout_ms);
 }
 
 unsigned hv_dom_servers(struct xs_dom *d, struct hv_server_info *out, unsigned max)

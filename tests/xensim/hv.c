@@ -337,6 +337,7 @@ static void dom_free(struct xs_dom *d)
 		hv_server_free(g_ptr_array_index(d->servers, i));
 	g_ptr_array_free(d->servers, TRUE);
 	g_hash_table_destroy(d->irqs);
+	g_array_free(d->msis, TRUE);
 	munmap(d->ram, d->ram_len);
 	close(d->ram_fd);
 	for (unsigned i = 0; i < d->cfg.nr_vcpus; i++)
@@ -548,6 +549,7 @@ struct xs_dom *hv_dom_create(struct hv *hv, uint32_t domid, const struct hv_dom_
 	}
 	d->servers = g_ptr_array_new();
 	d->irqs = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	d->msis = g_array_new(FALSE, FALSE, sizeof(struct hv_msi));
 	d->next_port = 10;
 	d->vcpu_lock = g_new(pthread_mutex_t, d->cfg.nr_vcpus);
 	for (unsigned i = 0; i < d->cfg.nr_vcpus; i++)
@@ -645,6 +647,50 @@ int hv_irq_wait_edge(struct xs_dom *d, unsigned irq, uint64_t after, int timeout
 	}
 	if (ret_edges)
 		*ret_edges = l ? l->edges : 0;
+	pthread_mutex_unlock(&hv->lock);
+	return ret;
+}
+
+/* lock held */
+static uint64_t msi_count(struct xs_dom *d, uint64_t addr, uint32_t data)
+{
+	for (unsigned i = 0; i < d->msis->len; i++) {
+		const struct hv_msi *m = &g_array_index(d->msis, struct hv_msi, i);
+
+		if (m->addr == addr && m->data == data)
+			return m->count;
+	}
+	return 0;
+}
+
+uint64_t hv_msi_count(struct xs_dom *d, uint64_t addr, uint32_t data)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&d->hv->lock);
+	n = msi_count(d, addr, data);
+	pthread_mutex_unlock(&d->hv->lock);
+	return n;
+}
+
+int hv_msi_wait(struct xs_dom *d, uint64_t addr, uint32_t data, uint64_t after, int timeout_ms,
+		uint64_t *ret_count)
+{
+	struct hv *hv = d->hv;
+	struct timespec dl;
+	uint64_t n;
+	int ret = 0;
+
+	hv_deadline(&dl, timeout_ms);
+	pthread_mutex_lock(&hv->lock);
+	while ((n = msi_count(d, addr, data)) <= after) {
+		if (hv_cond_wait(hv, &dl) == ETIMEDOUT) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	if (ret_count)
+		*ret_count = n;
 	pthread_mutex_unlock(&hv->lock);
 	return ret;
 }

@@ -114,10 +114,23 @@ struct hv_claim {
 void hv_dom_claim(struct xs_dom *d, uint64_t addr, struct hv_claim *ret);
 /* The same, as it was just before log entry `seq` (replayed from the log). */
 void hv_dom_claim_at(struct xs_dom *d, uint64_t addr, uint64_t seq, struct hv_claim *ret);
+
+/*
+ * A PCI function as Xen names it in XEN_DMOP_IO_RANGE_PCI ranges and in the high half of a
+ * PCI_CONFIG ioreq's addr (FACTS 22): segment 31:16, bus 15:8, device 7:3, function 2:0.
+ */
+#define HV_SBDF(seg, bus, dev, fn) \
+	((uint32_t)(((seg)&0xffffu) << 16 | ((bus)&0xffu) << 8 | ((dev)&0x1fu) << 3 | ((fn)&7u)))
+
+/* Who claims PCI function sbdf (map_pcidev_to_ioreq_server), now or before log entry seq. */
+void hv_dom_pci_claim(struct xs_dom *d, uint32_t sbdf, struct hv_claim *ret);
+void hv_dom_pci_claim_at(struct xs_dom *d, uint32_t sbdf, uint64_t seq, struct hv_claim *ret);
 /* How many servers were live just before log entry `seq`. */
 unsigned hv_dom_servers_at(struct xs_dom *d, uint64_t seq);
 /* Wait until addr is served: mapped, enabled, every vCPU port bound. 0 or -ETIMEDOUT. */
 int hv_dom_wait_served(struct xs_dom *d, uint64_t addr, int timeout_ms);
+/* The same for a PCI function's config space (x86: map_pcidev_to_ioreq_server). */
+int hv_dom_wait_pci_served(struct xs_dom *d, uint32_t sbdf, int timeout_ms);
 
 struct hv_dom_stats {
 	unsigned servers_created;
@@ -127,10 +140,12 @@ struct hv_dom_stats {
 	unsigned ports_bound;
 	unsigned ports_unbound; /* explicit, or by closing the handle */
 	unsigned irq_calls;
-	unsigned msis;
-	unsigned errors;	/* calls that failed (the log has the errno) */
-	unsigned privcmd_maps;	/* IOCTL_PRIVCMD_MMAPBATCH_V2 on emulated privcmd fds */
-	uint64_t privcmd_pages; /* pages those asked for */
+	unsigned msis;		    /* MSIs delivered (inject_msi calls that succeeded) */
+	unsigned pci_cfg;	    /* PCI_CONFIG ioreqs sent to a server */
+	unsigned pci_cfg_unclaimed; /* config accesses no server claimed (Xen: all ones) */
+	unsigned errors;	    /* calls that failed (the log has the errno) */
+	unsigned privcmd_maps;	    /* IOCTL_PRIVCMD_MMAPBATCH_V2 on emulated privcmd fds */
+	uint64_t privcmd_pages;	    /* pages those asked for */
 };
 
 void hv_dom_stats(struct xs_dom *d, struct hv_dom_stats *ret);
@@ -144,6 +159,15 @@ void hv_irq_get(struct xs_dom *d, unsigned irq, unsigned *ret_level, uint64_t *r
 /* Wait until the line has had more than `after` rising edges. 0 or -ETIMEDOUT. */
 int hv_irq_wait_edge(struct xs_dom *d, unsigned irq, uint64_t after, int timeout_ms,
 		     uint64_t *ret_edges);
+
+/*
+ * x86 MSIs (xendevicemodel_inject_msi) as the guest's local APICs receive them: how many
+ * were delivered with exactly this address and data, and a bounded wait for more than
+ * `after` of them. 0 or -ETIMEDOUT.
+ */
+uint64_t hv_msi_count(struct xs_dom *d, uint64_t addr, uint32_t data);
+int hv_msi_wait(struct xs_dom *d, uint64_t addr, uint32_t data, uint64_t after, int timeout_ms,
+		uint64_t *ret_count);
 
 /* --- event log --- */
 

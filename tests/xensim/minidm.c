@@ -4,7 +4,7 @@
  * self-test of the simulator (test-selftest.c). It is linked like xvdm and run with
  * libxensim.so preloaded, so it checks the interposition as well as the simulation.
  *
- *   xensim-minidm DOMID BASE SIZE IRQ [nounmask]
+ *   xensim-minidm DOMID BASE SIZE IRQ [nounmask] [pci=BUS:DEV.FN]
  *
  * Registers (offsets from BASE, 4 or 8 bytes):
  *   0x00 R  magic 0x6d696e69 ("mini")
@@ -13,7 +13,15 @@
  *   0x18 R  that sum                 0x20 W  raise IRQ     0x24 W  lower IRQ
  *   0x28 R  ioreqs handled so far    0x2c R  INVALIDATEs seen
  *   0x30 W  map the page at this address alone; 0x38 R: that call's err[0] (or -errno)
- * Anything else reads 0. Bad ioreqs (size, type) are completed; reads give all ones.
+ *   0x40 R  addr of the last PCI_CONFIG ioreq  0x48 R  its size | dir << 8
+ *   0x4c R  PCI_CONFIG ioreqs seen            0x60 R  result of the last call below (-errno)
+ *   0x50 W  MSI address                        0x58 W  MSI data: xendevicemodel_inject_msi
+ *   0x68 W  bus << 24 | dev << 16 | intx << 8 | level: xendevicemodel_set_pci_intx_level
+ *   0x70 W  (map_pcidev) / 0x78 W (unmap_pcidev): seg << 32 | bus << 16 | dev << 8 | fn,
+ *           bit 48: use the next server id instead of ours
+ * Anything else reads 0. With pci=, the server also claims that function (segment 0)
+ * before it says ready, and serves its 256-byte config space: vendor 0x5853 ("XS"),
+ * device 0x0001, the rest zero and writable except the ids; other functions read ~0. Bad ioreqs (size, type) are completed; reads give all ones.
  * It writes /local/domain/0/minidm/DOMID/state = ready once served, quits when
  * minidm/DOMID/cmd (dom0-relative watch) reads "quit", on @releaseDomain for DOMID, or on
  * SIGTERM: then it unmaps, destroys its server and exits 0. With "nounmask" it never
@@ -53,6 +61,12 @@ struct dm {
 	uint64_t addr, sum, handled, invalidates;
 	int64_t map_err;
 	bool no_unmask;
+	/* PCI (x86) */
+	bool pci;
+	unsigned pci_bus, pci_dev, pci_fn;
+	uint8_t cfg[256];
+	uint64_t pci_addr, pci_sizedir, pci_count, msi_addr;
+	int64_t call_ret;
 };
 
 static int die(const char *what)
@@ -110,14 +124,55 @@ static uint64_t reg_read(struct dm *dm, uint64_t off)
 		return dm->invalidates;
 	case 0x38:
 		return (uint64_t)dm->map_err;
+	case 0x40:
+		return dm->pci_addr;
+	case 0x48:
+		return dm->pci_sizedir;
+	case 0x4c:
+		return dm->pci_count;
+	case 0x60:
+		return (uint64_t)dm->call_ret;
 	default:
 		return 0;
 	}
 }
 
+static int64_t call_ret(int ret)
+{
+	return ret < 0 ? -(int64_t)errno : 0;
+}
+
+static void pcidev_call(struct dm *dm, bool map, uint64_t v)
+{
+	ioservid_t id = (ioservid_t)(dm->id + ((v >> 48) & 1));
+	uint16_t seg = (uint16_t)(v >> 32);
+	uint8_t bus = (uint8_t)(v >> 16), dev = (uint8_t)(v >> 8), fn = (uint8_t)v;
+
+	dm->call_ret = call_ret(map ? xendevicemodel_map_pcidev_to_ioreq_server(
+					      dm->dmod, dm->domid, id, seg, bus, dev, fn)
+				    : xendevicemodel_unmap_pcidev_from_ioreq_server(
+					      dm->dmod, dm->domid, id, seg, bus, dev, fn));
+}
+
 static void reg_write(struct dm *dm, uint64_t off, uint64_t val)
 {
 	switch (off) {
+	case 0x50:
+		dm->msi_addr = val;
+		break;
+	case 0x58:
+		dm->call_ret = call_ret(xendevicemodel_inject_msi(dm->dmod, dm->domid, dm->msi_addr,
+								  (uint32_t)val));
+		break;
+	case 0x68:
+		dm->call_ret = call_ret(xendevicemodel_set_pci_intx_level(
+			dm->dmod, dm->domid, 0, (uint8_t)(val >> 24), (uint8_t)(val >> 16),
+			(uint8_t)(val >> 8), (uint8_t)val));
+		break;
+	case 0x70:
+	case 0x78:
+		pcidev_call(dm, off == 0x70, val);
+		break;
 	case 0x08:
 		dm->addr = val;
 		break;
@@ -136,6 +191,29 @@ static void reg_write(struct dm *dm, uint64_t off, uint64_t val)
 	}
 }
 
+/* A PCI_CONFIG ioreq (x86): addr = SBDF << 32 | reg (FACTS 22). */
+static void handle_pci(struct dm *dm, ioreq_t *io)
+{
+	uint32_t sbdf = (uint32_t)(io->addr >> 32), reg = (uint32_t)io->addr;
+	uint32_t mine = dm->pci_bus << 8 | dm->pci_dev << 3 | dm->pci_fn;
+	bool good = dm->pci && sbdf == mine && io->count == 1 && !io->data_is_ptr &&
+		    (io->size == 1 || io->size == 2 || io->size == 4) && reg + io->size <= 256;
+
+	dm->pci_addr = io->addr;
+	dm->pci_sizedir = io->size | (uint64_t)io->dir << 8;
+	dm->pci_count++;
+	if (io->dir == IOREQ_READ) {
+		io->data = good ? 0 : (1ULL << (io->size * 8)) - 1;
+		for (unsigned i = 0; good && i < io->size; i++)
+			io->data |= (uint64_t)dm->cfg[reg + i] << (8 * i);
+		return;
+	}
+	for (unsigned i = 0; good && i < io->size; i++) {
+		if (reg + i >= 4) /* vendor and device id are read-only */
+			dm->cfg[reg + i] = (uint8_t)(io->data >> (8 * i));
+	}
+}
+
 static void handle(struct dm *dm, ioreq_t *io)
 {
 	bool good = io->type == IOREQ_TYPE_COPY && io->count == 1 && !io->data_is_ptr &&
@@ -145,6 +223,10 @@ static void handle(struct dm *dm, ioreq_t *io)
 	dm->handled++;
 	if (io->type == IOREQ_TYPE_INVALIDATE) {
 		dm->invalidates++;
+		return;
+	}
+	if (io->type == IOREQ_TYPE_PCI_CONFIG) {
+		handle_pci(dm, io);
 		return;
 	}
 	if (!good) {
@@ -225,6 +307,10 @@ static int setup(struct dm *dm)
 	if (xendevicemodel_map_io_range_to_ioreq_server(dm->dmod, dm->domid, dm->id, 1, dm->base,
 							dm->base + dm->size - 1) < 0)
 		return die("map_io_range");
+	if (dm->pci && xendevicemodel_map_pcidev_to_ioreq_server(
+			       dm->dmod, dm->domid, dm->id, 0, (uint8_t)dm->pci_bus,
+			       (uint8_t)dm->pci_dev, (uint8_t)dm->pci_fn) < 0)
+		return die("map_pcidev");
 	if (xendevicemodel_set_ioreq_server_state(dm->dmod, dm->domid, dm->id, 1) < 0)
 		return die("set_ioreq_server_state");
 	dm->ports = calloc(dm->nr_vcpus, sizeof(*dm->ports));
@@ -251,6 +337,10 @@ static void teardown(struct dm *dm)
 		xenevtchn_unbind(dm->xce, dm->ports[v]);
 	xendevicemodel_unmap_io_range_from_ioreq_server(dm->dmod, dm->domid, dm->id, 1, dm->base,
 							dm->base + dm->size - 1);
+	if (dm->pci)
+		xendevicemodel_unmap_pcidev_from_ioreq_server(
+			dm->dmod, dm->domid, dm->id, 0, (uint8_t)dm->pci_bus, (uint8_t)dm->pci_dev,
+			(uint8_t)dm->pci_fn);
 	xendevicemodel_destroy_ioreq_server(dm->dmod, dm->domid, dm->id);
 	xenforeignmemory_unmap_resource(dm->fmem, dm->fres);
 	free(dm->ports);
@@ -263,11 +353,26 @@ int main(int argc, char **argv)
 	sigset_t ss;
 	int ret = 0;
 
-	if (argc != 5 && argc != 6) {
-		fprintf(stderr, "usage: %s DOMID BASE SIZE IRQ [nounmask]\n", argv[0]);
+	if (argc < 5) {
+		fprintf(stderr, "usage: %s DOMID BASE SIZE IRQ [nounmask] [pci=BUS:DEV.FN]\n",
+			argv[0]);
 		return 2;
 	}
-	dm.no_unmask = argc == 6 && !strcmp(argv[5], "nounmask");
+	for (int i = 5; i < argc; i++) {
+		if (!strcmp(argv[i], "nounmask")) {
+			dm.no_unmask = true;
+		} else if (sscanf(argv[i], "pci=%x:%x.%x", &dm.pci_bus, &dm.pci_dev, &dm.pci_fn) ==
+				   3 &&
+			   dm.pci_bus < 256 && dm.pci_dev < 32 && dm.pci_fn < 8) {
+			dm.pci = true;
+		} else {
+			fprintf(stderr, "minidm: bad argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	dm.cfg[0] = 0x53;
+	dm.cfg[1] = 0x58;
+	dm.cfg[2] = 0x01;
 	dm.domid = (uint32_t)strtoul(argv[1], NULL, 0);
 	dm.base = strtoull(argv[2], NULL, 0);
 	dm.size = strtoull(argv[3], NULL, 0);

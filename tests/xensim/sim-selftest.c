@@ -5,6 +5,8 @@
  * event channels with masking, foreign mappings (and their errors), interrupt edges,
  * INVALIDATE, bad ioreqs, xenstore watches (relative paths, @releaseDomain), the event
  * log's ordering queries, teardown on SIGTERM, and a second device-model life.
+ * On an x86 domain (sim-selftest-pci.c): PCI functions claimed per server, PCI_CONFIG
+ * ioreqs (addr, size, direction, routing, unclaimed functions), MSIs and PCI INTx.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,15 +17,9 @@
 #include <sys/wait.h>
 #include <xen/hvm/dm_op.h>
 
-#include "tests/xensim/guest.h"
-#include "tests/xensim/sim.h"
+#include "tests/xensim/sim-selftest.h"
 
-#define BASE   0x2000000ULL
-#define SIZE   0x200ULL
-#define IRQ    33
-#define NVCPUS 2
-
-static struct sim sim;
+struct sim sim;
 
 struct vcpu_job {
 	struct xs_dom *d;
@@ -63,20 +59,30 @@ static void concurrent_reads(struct xs_dom *d)
 	}
 }
 
-static uint64_t rd(struct xs_dom *d, uint64_t off, unsigned size)
+uint64_t st_rd_at(struct xs_dom *d, uint64_t base, uint64_t off, unsigned size)
 {
 	uint64_t v = 0;
-	int ret = gd_mmio_read(d, 0, BASE + off, size, &v);
+	int ret = gd_mmio_read(d, 0, base + off, size, &v);
 
-	SIM_CHECK(&sim, !ret, "read +0x%" PRIx64 ": %s", off, strerror(-ret));
+	SIM_CHECK(&sim, !ret, "read 0x%" PRIx64 "+0x%" PRIx64 ": %s", base, off, strerror(-ret));
 	return v;
+}
+
+void st_wr_at(struct xs_dom *d, uint64_t base, uint64_t off, uint64_t val)
+{
+	int ret = gd_mmio_write(d, 0, base + off, 8, val);
+
+	SIM_CHECK(&sim, !ret, "write 0x%" PRIx64 "+0x%" PRIx64 ": %s", base, off, strerror(-ret));
+}
+
+static uint64_t rd(struct xs_dom *d, uint64_t off, unsigned size)
+{
+	return st_rd_at(d, BASE, off, size);
 }
 
 static void wr(struct xs_dom *d, uint64_t off, uint64_t val)
 {
-	int ret = gd_mmio_write(d, 0, BASE + off, 8, val);
-
-	SIM_CHECK(&sim, !ret, "write +0x%" PRIx64 ": %s", off, strerror(-ret));
+	st_wr_at(d, BASE, off, val);
 }
 
 static void check_memory(struct xs_dom *d)
@@ -252,11 +258,14 @@ int main(int argc, char **argv)
 	SIM_CHECK(&sim, WIFEXITED(st) && !WEXITSTATUS(st), "minidm: %s", sim_status_str(st));
 	check_teardown(d, 3);
 
-	sim_note("minidm life 4: the domain dies (@releaseDomain)");
+	sim_note("minidm life 4: the x86-only calls on Arm; then the domain dies (@releaseDomain)");
 	start_dm(d, false);
+	st_check_arm_pci(d, BASE);
 	hv_dom_destroy(d);
 	for (int i = 0; i < 500 && sim_alive(&sim); i++)
 		usleep(10000);
 	SIM_CHECK(&sim, sim.exited && WIFEXITED(sim.status), "minidm ignored @releaseDomain");
+
+	st_run_x86_pci();
 	sim_pass(&sim);
 }

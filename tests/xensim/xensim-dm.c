@@ -4,6 +4,7 @@
  * hypervisor, which checks it as Xen would and answers with Xen's errno.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <xendevicemodel.h>
 
@@ -74,19 +75,38 @@ int xendevicemodel_unmap_io_range_from_ioreq_server(xendevicemodel_handle *dmod,
 		     NULL);
 }
 
+/*
+ * The real library builds start = end = XEN_DMOP_PCI_SBDF(segment, bus, device, function),
+ * which masks device to 5 bits and function to 3: device 32 silently names device 0. We
+ * send the masked fields, as Xen would see them, and say so on stderr.
+ */
+static int pcidev_op(xendevicemodel_handle *dmod, uint32_t op, domid_t domid, ioservid_t id,
+		     uint16_t segment, uint8_t bus, uint8_t device, uint8_t function)
+{
+	uint32_t sbdf = XEN_DMOP_PCI_SBDF(segment, bus, device, function);
+
+	if (device > 0x1f || function > 7)
+		fprintf(stderr,
+			"xensim: %s_pcidev %02x:%02x.%x: masked to %02x:%02x.%x as"
+			" libxendevicemodel does\n",
+			op == XSIM_OP_DM_MAP_PCIDEV ? "map" : "unmap", bus, device, function,
+			(sbdf >> 8) & 0xff, (sbdf >> 3) & 0x1f, sbdf & 7);
+	return dm_op(dmod, op, domid, id, sbdf >> 16, (sbdf >> 8) & 0xff, (sbdf >> 3) & 0x1f,
+		     sbdf & 7, NULL);
+}
+
 int xendevicemodel_map_pcidev_to_ioreq_server(xendevicemodel_handle *dmod, domid_t domid,
 					      ioservid_t id, uint16_t segment, uint8_t bus,
 					      uint8_t device, uint8_t function)
 {
-	return dm_op(dmod, XSIM_OP_DM_MAP_PCIDEV, domid, id, segment, bus, device, function, NULL);
+	return pcidev_op(dmod, XSIM_OP_DM_MAP_PCIDEV, domid, id, segment, bus, device, function);
 }
 
 int xendevicemodel_unmap_pcidev_from_ioreq_server(xendevicemodel_handle *dmod, domid_t domid,
 						  ioservid_t id, uint16_t segment, uint8_t bus,
 						  uint8_t device, uint8_t function)
 {
-	return dm_op(dmod, XSIM_OP_DM_UNMAP_PCIDEV, domid, id, segment, bus, device, function,
-		     NULL);
+	return pcidev_op(dmod, XSIM_OP_DM_UNMAP_PCIDEV, domid, id, segment, bus, device, function);
 }
 
 int xendevicemodel_destroy_ioreq_server(xendevicemodel_handle *dmod, domid_t domid, ioservid_t id)
