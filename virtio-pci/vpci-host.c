@@ -60,6 +60,7 @@ int vpci_host_attach(struct vpci_host *h, unsigned slot, struct vpci_dev *p)
 	h->slots[slot] = p;
 	p->host = h;
 	p->slot = slot;
+	vpci_update_intx(p); /* a pending INTx of an earlier attachment shows again */
 	/* Normally command 0 (power-on state); a re-attached device decodes as programmed. */
 	vpci_host_update_decode(h);
 	return 0;
@@ -73,12 +74,9 @@ void vpci_host_detach(struct vpci_host *h, unsigned slot)
 		return;
 	p = h->slots[slot];
 	vpci_dev_unmap_all(p);
-	if (p->intx_level) {
-		p->intx_level = false;
-		p->ops->set_intx(p, false);
-	}
 	h->slots[slot] = NULL;
 	p->host = NULL;
+	vpci_update_intx(p); /* a device off the bus drives no line */
 	/* A BAR that overlapped one of p's may decode now. */
 	vpci_host_update_decode(h);
 }

@@ -38,7 +38,7 @@ static bool msix_enabled(const struct vpci_dev *p)
 void vpci_update_intx(struct vpci_dev *p)
 {
 	bool pending = p->isr && !msix_enabled(p);
-	bool level = pending && !(vpci_dev_command(p) & PCI_COMMAND_INTX_DISABLE);
+	bool level = pending && p->host && !(vpci_dev_command(p) & PCI_COMMAND_INTX_DISABLE);
 	uint16_t status = vpci_get16(p->cfg + PCI_STATUS);
 
 	/* Interrupt Status shows the function's INTx state whatever INTx Disable says. */
@@ -73,6 +73,10 @@ static void msix_send(struct vpci_dev *p, unsigned v)
 {
 	const struct vpci_msix_entry *e = &p->msix[v];
 
+	if (!p->host) {
+		log_debug("%s: MSI-X vector %u while off the bus: dropped", vpci_name(p), v);
+		return;
+	}
 	p->ops->send_msi(p, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
 }
 

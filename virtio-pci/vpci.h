@@ -167,7 +167,10 @@ void vpci_host_fini(struct vpci_host *h);
 
 /* Put p in slot (function 0 of bus 0): -EINVAL for slot >= 32, -EBUSY if taken. */
 int vpci_host_attach(struct vpci_host *h, unsigned slot, struct vpci_dev *p);
-/* Unmaps its BARs, lowers its INTx line, empties the slot. No-op for an empty slot. */
+/*
+ * Unmaps its BARs, lowers its INTx line, empties the slot. No-op for an empty slot. A device
+ * off the bus raises no interrupt (MSIs are dropped); attaching it again shows a pending INTx.
+ */
 void vpci_host_detach(struct vpci_host *h, unsigned slot);
 
 /*

@@ -274,6 +274,42 @@ void to_driver_ok(struct fx *fx)
 	g_assert_true(fx->f->vdev.started);
 }
 
+static void other_set_intx(struct vpci_dev *p, bool level)
+{
+}
+
+static void other_send_msi(struct vpci_dev *p, uint64_t addr, uint32_t data)
+{
+}
+
+static int other_bar_map(struct vpci_dev *p, unsigned bar, uint64_t addr, uint64_t size)
+{
+	g_assert_true(fx_claim_ok(p->host, addr, size));
+	container_of(p, struct other, p)->claims++;
+	return 0;
+}
+
+static void other_bar_unmap(struct vpci_dev *p, unsigned bar, uint64_t addr, uint64_t size)
+{
+	container_of(p, struct other, p)->claims--;
+}
+
+const struct vpci_ops other_ops = {
+	.set_intx = other_set_intx,
+	.send_msi = other_send_msi,
+	.bar_map = other_bar_map,
+	.bar_unmap = other_bar_unmap,
+};
+
+uint32_t bar_size_probe(struct fx *fx, unsigned reg)
+{
+	uint32_t old = cfg_rd(fx, reg, 4), v;
+
+	cfg_wr(fx, reg, 4, 0xffffffff);
+	v = cfg_rd(fx, reg, 4);
+	cfg_wr(fx, reg, 4, old);
+	return v;
+}
 static GLogWriterOutput quiet_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields,
 				     gpointer user_data)
 {

@@ -69,6 +69,14 @@ extern const struct vpci_ops fx_ops;
 /* The transport's promise to bar_map: inside a window of h, outside its ECAM window. */
 bool fx_claim_ok(const struct vpci_host *h, uint64_t addr, uint64_t size);
 
+/* A second device on the host, with its own recorder (fx_ops would take it for fx->p). */
+struct other {
+	struct vpci_dev p;
+	int claims; /* bar_map calls minus bar_unmap calls */
+};
+
+extern const struct vpci_ops other_ops;
+
 /* msix vectors per test: FX_MSIX unless the test data says otherwise */
 void fx_setup(struct fx *fx, gconstpointer data);
 void fx_setup_nomsix(struct fx *fx, gconstpointer data);
@@ -79,6 +87,8 @@ struct vpci_host_config fx_host_config(void);
 /* config space of the fixture's device through ECAM; asserts success */
 uint32_t cfg_rd(struct fx *fx, uint32_t reg, unsigned size);
 void cfg_wr(struct fx *fx, uint32_t reg, unsigned size, uint32_t val);
+/* all-ones written to a BAR register, the value read back, the old value restored */
+uint32_t bar_size_probe(struct fx *fx, unsigned reg);
 /* a 64-bit BAR as Linux programs it: low dword, then high dword */
 void bar64_program(struct fx *fx, unsigned bar, uint64_t addr);
 void cmd_set(struct fx *fx, uint16_t bits, bool on);

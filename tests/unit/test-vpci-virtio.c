@@ -8,6 +8,7 @@
 #include <string.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
 
 #include "tests/unit/test-vpci-fx.h"
@@ -338,6 +339,13 @@ static void test_isr_via_mmio_and_detach(struct fx *fx, gconstpointer data)
 	vdev_notify_used(&fx->f->vdev, 0);
 	vpci_host_detach(&fx->h, FX_SLOT); /* lowers the line it leaves */
 	g_assert_false(fx->intx);
+	/* off the bus: no interrupt (fuzz-vpci found the line raised again here) */
+	vdev_config_changed(&fx->f->vdev);
+	g_assert_false(fx->intx);
+	g_assert_cmpint(vpci_host_attach(&fx->h, FX_SLOT, &fx->p), ==, 0);
+	g_assert_true(fx->intx); /* still pending: shows again */
+	g_assert_cmpuint(b2_rd(fx, fx->p.layout.isr, 1), ==, 1 | VIRTIO_PCI_ISR_CONFIG);
+	g_assert_false(fx->intx);
 }
 
 /* --- MSI-X (PCI 3.0 §6.8) --- */
@@ -506,6 +514,17 @@ static void test_msix_bad_access(struct fx *fx, gconstpointer data)
 	g_assert_cmphex(b2_rd(fx, t, 4), ==, 0);
 }
 
+static void test_msix_detached(struct fx *fx, gconstpointer data)
+{
+	msix_driver_ok(fx);
+	vpci_host_detach(&fx->h, FX_SLOT);
+	vdev_notify_used(&fx->f->vdev, 0);
+	g_assert_cmpuint(fx->nmsi, ==, 0);
+	g_assert_cmpint(vpci_host_attach(&fx->h, FX_SLOT, &fx->p), ==, 0);
+	vdev_notify_used(&fx->f->vdev, 0);
+	g_assert_cmpuint(fx->nmsi, ==, 1);
+}
+
 /* --- device configuration (§4.1.4.6) and bad BAR accesses --- */
 
 static void test_device_cfg(struct fx *fx, gconstpointer data)
@@ -571,6 +590,136 @@ static void test_linux_probe(struct fx *fx, gconstpointer data)
 	g_assert_false(fx->intx);
 }
 
+/* --- shared memory (BAR 4) --- */
+
+struct shm_dev {
+	struct vdev vdev;
+	uint64_t last_off;
+	unsigned last_idx;
+	uint64_t written;
+};
+
+static int shm_dev_read(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t *val)
+{
+	struct shm_dev *s = container_of(d, struct shm_dev, vdev);
+
+	s->last_idx = idx;
+	s->last_off = off;
+	*val = 0x5a;
+	return 0;
+}
+
+static int shm_dev_write(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t val)
+{
+	struct shm_dev *s = container_of(d, struct shm_dev, vdev);
+
+	s->last_idx = idx;
+	s->last_off = off;
+	s->written = val;
+	return 0;
+}
+
+static void shm_dev_free(struct vdev *d)
+{
+	g_free(container_of(d, struct shm_dev, vdev));
+}
+
+static const struct vdev_ops shm_dev_ops = {
+	.type = "shm-test",
+	.shm_read = shm_dev_read,
+	.shm_write = shm_dev_write,
+	.free = shm_dev_free,
+};
+
+static struct shm_dev *shm_dev_new(unsigned nshm)
+{
+	static const struct vdev_shm regions[] = {
+		{ .id = 1, .size = 0x10000 },
+		{ .id = 0, .size = 0x200000 },
+		{ .id = 7, .size = 0x1000 },
+		{ .id = 9, .size = 0x1000 },
+	};
+	struct shm_dev *s = g_new0(struct shm_dev, 1);
+
+	g_assert_cmpint(
+		vdev_init(&s->vdev, &shm_dev_ops, "dom0/shm", VIRTIO_ID_GPU, 1, 64, 8, NULL), ==,
+		0);
+	g_assert_cmpint(vdev_set_shm(&s->vdev, regions, nshm), ==, 0);
+	return s;
+}
+
+static void test_shm_bar(struct fx *fx, gconstpointer data)
+{
+	struct shm_dev *s = shm_dev_new(3);
+	struct other o = { 0 };
+	struct vpci_dev *p = &o.p;
+	uint64_t expect_off[] = { 0, 0x10000, 0x210000 }, v;
+	unsigned i = 0, c;
+	uint8_t id;
+
+	vpci_host_detach(&fx->h, FX_SLOT);
+	g_assert_cmpint(vpci_dev_init(p, &other_ops, &s->vdev, 4), ==, 0);
+	g_assert_cmpint(vpci_host_attach(&fx->h, FX_SLOT, p), ==, 0);
+	/* 0x211000 bytes, rounded up */
+	g_assert_cmphex(bar_size_probe(fx, PCI_BASE_ADDRESS_4), ==,
+			0xffc00000 | PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH);
+	for (c = cfg_rd(fx, PCI_CAPABILITY_LIST, 1); c; c = cfg_rd(fx, c + PCI_CAP_LIST_NEXT, 1)) {
+		if (cfg_rd(fx, c, 1) != PCI_CAP_ID_VNDR ||
+		    cfg_rd(fx, c + offsetof(struct virtio_pci_cap, cfg_type), 1) !=
+			    VIRTIO_PCI_CAP_SHARED_MEMORY_CFG)
+			continue;
+		g_assert_cmpuint(i, <, 3);
+		g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, cap_len), 1), ==,
+				 sizeof(struct virtio_pci_cap64));
+		g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, bar), 1), ==,
+				 VPCI_SHM_BAR);
+		id = (uint8_t)cfg_rd(fx, c + offsetof(struct virtio_pci_cap, id), 1);
+		g_assert_cmpuint(id, ==, s->vdev.shm[i].id);
+		g_assert_cmphex(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, offset), 4), ==,
+				expect_off[i]);
+		g_assert_cmphex(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, length), 4), ==,
+				s->vdev.shm[i].size);
+		g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap64, offset_hi), 4),
+				 ==, 0);
+		i++;
+	}
+	g_assert_cmpuint(i, ==, 3);
+	/* BAR 4 decodes in the prefetchable window and reaches the regions */
+	cmd_set(fx, PCI_COMMAND_MEMORY, true);
+	bar64_program(fx, VPCI_SHM_BAR, FX_PREF_BASE + 0x40000000);
+	g_assert_true(p->bars[VPCI_SHM_BAR].mapped);
+	g_assert_cmpint(o.claims, ==, 1);
+	g_assert_cmpint(vpci_mmio_read(&fx->h, FX_PREF_BASE + 0x40000000 + 0x10008, 8, &v), ==, 0);
+	g_assert_cmphex(v, ==, 0x5a);
+	g_assert_cmpuint(s->last_idx, ==, 1);
+	g_assert_cmphex(s->last_off, ==, 8);
+	g_assert_cmpint(vpci_bar_write(p, VPCI_SHM_BAR, 0x210ffc, 4, 0x1234), ==, 0);
+	g_assert_cmpuint(s->last_idx, ==, 2);
+	g_assert_cmphex(s->last_off, ==, 0xffc);
+	g_assert_cmphex(s->written, ==, 0x1234);
+	/* straddling two regions, the padding, beyond the BAR: bad */
+	g_assert_cmpint(vpci_bar_read(p, VPCI_SHM_BAR, 0xfffc, 8, &v), ==, -EINVAL);
+	g_assert_cmpint(vpci_bar_read(p, VPCI_SHM_BAR, 0x211000, 4, &v), ==, -EINVAL);
+	g_assert_cmpuint(v, ==, 0);
+	g_assert_cmpint(vpci_bar_write(p, VPCI_SHM_BAR, 0x400000, 4, 1), ==, -EINVAL);
+	vpci_dev_fini(p);
+	g_assert_cmpint(o.claims, ==, 0);
+	vdev_free(&s->vdev);
+}
+
+static void test_shm_too_many(void)
+{
+	struct shm_dev *s = shm_dev_new(4);
+	struct vpci_dev p;
+
+	/* 4 caps of 24 bytes do not fit beside MSI-X; without MSI-X they do */
+	g_assert_cmpint(vpci_dev_init(&p, &fx_ops, &s->vdev, 2), ==, -ENOSPC);
+	g_assert_null(s->vdev.bus);
+	g_assert_cmpint(vpci_dev_init(&p, &fx_ops, &s->vdev, 0), ==, 0);
+	vpci_dev_fini(&p);
+	vdev_free(&s->vdev);
+}
+
 #define ADD(path, fn)	     g_test_add(path, struct fx, NULL, fx_setup, fn, fx_teardown)
 #define ADD_NOMSIX(path, fn) g_test_add(path, struct fx, NULL, fx_setup_nomsix, fn, fx_teardown)
 
@@ -596,8 +745,11 @@ int main(int argc, char **argv)
 	ADD("/vpci/msix/function-mask", test_msix_function_mask);
 	ADD("/vpci/msix/reset-state", test_msix_reset_state);
 	ADD("/vpci/msix/bad-access", test_msix_bad_access);
+	ADD("/vpci/msix/detached", test_msix_detached);
 	ADD("/vpci/device-cfg", test_device_cfg);
 	ADD("/vpci/bar/bad-access", test_bar_bad_access);
 	ADD("/vpci/linux-probe", test_linux_probe);
+	ADD("/vpci/shm/bar", test_shm_bar);
+	g_test_add_func("/vpci/shm/too-many", test_shm_too_many);
 	return g_test_run();
 }

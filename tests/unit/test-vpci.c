@@ -25,39 +25,6 @@ static uint32_t cfg_rd_slot(struct fx *fx, unsigned bus, unsigned slot, unsigned
 	return (uint32_t)v;
 }
 
-/* A second device on the host, with its own recorder (fx_ops would take it for fx->p). */
-struct other {
-	struct vpci_dev p;
-	int claims; /* bar_map calls minus bar_unmap calls */
-};
-
-static void other_set_intx(struct vpci_dev *p, bool level)
-{
-}
-
-static void other_send_msi(struct vpci_dev *p, uint64_t addr, uint32_t data)
-{
-}
-
-static int other_bar_map(struct vpci_dev *p, unsigned bar, uint64_t addr, uint64_t size)
-{
-	g_assert_true(fx_claim_ok(p->host, addr, size));
-	container_of(p, struct other, p)->claims++;
-	return 0;
-}
-
-static void other_bar_unmap(struct vpci_dev *p, unsigned bar, uint64_t addr, uint64_t size)
-{
-	container_of(p, struct other, p)->claims--;
-}
-
-static const struct vpci_ops other_ops = {
-	.set_intx = other_set_intx,
-	.send_msi = other_send_msi,
-	.bar_map = other_bar_map,
-	.bar_unmap = other_bar_unmap,
-};
-
 /* --- host bridge --- */
 
 static void test_ecam_absent(struct fx *fx, gconstpointer data)
@@ -276,16 +243,6 @@ static void test_header_status_w1c(struct fx *fx, gconstpointer data)
 }
 
 /* --- BARs --- */
-
-static uint32_t bar_size_probe(struct fx *fx, unsigned reg)
-{
-	uint32_t old = cfg_rd(fx, reg, 4), v;
-
-	cfg_wr(fx, reg, 4, 0xffffffff);
-	v = cfg_rd(fx, reg, 4);
-	cfg_wr(fx, reg, 4, old);
-	return v;
-}
 
 static void test_bar_sizing(struct fx *fx, gconstpointer data)
 {
@@ -649,136 +606,6 @@ static void test_caps_pci_cfg(struct fx *fx, gconstpointer data)
 	g_assert_cmpuint(fx->nev, ==, 0);
 }
 
-/* --- shared memory (BAR 4) --- */
-
-struct shm_dev {
-	struct vdev vdev;
-	uint64_t last_off;
-	unsigned last_idx;
-	uint64_t written;
-};
-
-static int shm_dev_read(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t *val)
-{
-	struct shm_dev *s = container_of(d, struct shm_dev, vdev);
-
-	s->last_idx = idx;
-	s->last_off = off;
-	*val = 0x5a;
-	return 0;
-}
-
-static int shm_dev_write(struct vdev *d, unsigned idx, uint64_t off, unsigned size, uint64_t val)
-{
-	struct shm_dev *s = container_of(d, struct shm_dev, vdev);
-
-	s->last_idx = idx;
-	s->last_off = off;
-	s->written = val;
-	return 0;
-}
-
-static void shm_dev_free(struct vdev *d)
-{
-	g_free(container_of(d, struct shm_dev, vdev));
-}
-
-static const struct vdev_ops shm_dev_ops = {
-	.type = "shm-test",
-	.shm_read = shm_dev_read,
-	.shm_write = shm_dev_write,
-	.free = shm_dev_free,
-};
-
-static struct shm_dev *shm_dev_new(unsigned nshm)
-{
-	static const struct vdev_shm regions[] = {
-		{ .id = 1, .size = 0x10000 },
-		{ .id = 0, .size = 0x200000 },
-		{ .id = 7, .size = 0x1000 },
-		{ .id = 9, .size = 0x1000 },
-	};
-	struct shm_dev *s = g_new0(struct shm_dev, 1);
-
-	g_assert_cmpint(
-		vdev_init(&s->vdev, &shm_dev_ops, "dom0/shm", VIRTIO_ID_GPU, 1, 64, 8, NULL), ==,
-		0);
-	g_assert_cmpint(vdev_set_shm(&s->vdev, regions, nshm), ==, 0);
-	return s;
-}
-
-static void test_shm_bar(struct fx *fx, gconstpointer data)
-{
-	struct shm_dev *s = shm_dev_new(3);
-	struct other o = { 0 };
-	struct vpci_dev *p = &o.p;
-	uint64_t expect_off[] = { 0, 0x10000, 0x210000 }, v;
-	unsigned i = 0, c;
-	uint8_t id;
-
-	vpci_host_detach(&fx->h, FX_SLOT);
-	g_assert_cmpint(vpci_dev_init(p, &other_ops, &s->vdev, 4), ==, 0);
-	g_assert_cmpint(vpci_host_attach(&fx->h, FX_SLOT, p), ==, 0);
-	/* 0x211000 bytes, rounded up */
-	g_assert_cmphex(bar_size_probe(fx, PCI_BASE_ADDRESS_4), ==,
-			0xffc00000 | PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH);
-	for (c = cfg_rd(fx, PCI_CAPABILITY_LIST, 1); c; c = cfg_rd(fx, c + PCI_CAP_LIST_NEXT, 1)) {
-		if (cfg_rd(fx, c, 1) != PCI_CAP_ID_VNDR ||
-		    cfg_rd(fx, c + offsetof(struct virtio_pci_cap, cfg_type), 1) !=
-			    VIRTIO_PCI_CAP_SHARED_MEMORY_CFG)
-			continue;
-		g_assert_cmpuint(i, <, 3);
-		g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, cap_len), 1), ==,
-				 sizeof(struct virtio_pci_cap64));
-		g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, bar), 1), ==,
-				 VPCI_SHM_BAR);
-		id = (uint8_t)cfg_rd(fx, c + offsetof(struct virtio_pci_cap, id), 1);
-		g_assert_cmpuint(id, ==, s->vdev.shm[i].id);
-		g_assert_cmphex(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, offset), 4), ==,
-				expect_off[i]);
-		g_assert_cmphex(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, length), 4), ==,
-				s->vdev.shm[i].size);
-		g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap64, offset_hi), 4),
-				 ==, 0);
-		i++;
-	}
-	g_assert_cmpuint(i, ==, 3);
-	/* BAR 4 decodes in the prefetchable window and reaches the regions */
-	cmd_set(fx, PCI_COMMAND_MEMORY, true);
-	bar64_program(fx, VPCI_SHM_BAR, FX_PREF_BASE + 0x40000000);
-	g_assert_true(p->bars[VPCI_SHM_BAR].mapped);
-	g_assert_cmpint(o.claims, ==, 1);
-	g_assert_cmpint(vpci_mmio_read(&fx->h, FX_PREF_BASE + 0x40000000 + 0x10008, 8, &v), ==, 0);
-	g_assert_cmphex(v, ==, 0x5a);
-	g_assert_cmpuint(s->last_idx, ==, 1);
-	g_assert_cmphex(s->last_off, ==, 8);
-	g_assert_cmpint(vpci_bar_write(p, VPCI_SHM_BAR, 0x210ffc, 4, 0x1234), ==, 0);
-	g_assert_cmpuint(s->last_idx, ==, 2);
-	g_assert_cmphex(s->last_off, ==, 0xffc);
-	g_assert_cmphex(s->written, ==, 0x1234);
-	/* straddling two regions, the padding, beyond the BAR: bad */
-	g_assert_cmpint(vpci_bar_read(p, VPCI_SHM_BAR, 0xfffc, 8, &v), ==, -EINVAL);
-	g_assert_cmpint(vpci_bar_read(p, VPCI_SHM_BAR, 0x211000, 4, &v), ==, -EINVAL);
-	g_assert_cmpuint(v, ==, 0);
-	g_assert_cmpint(vpci_bar_write(p, VPCI_SHM_BAR, 0x400000, 4, 1), ==, -EINVAL);
-	vpci_dev_fini(p);
-	g_assert_cmpint(o.claims, ==, 0);
-	vdev_free(&s->vdev);
-}
-
-static void test_shm_too_many(void)
-{
-	struct shm_dev *s = shm_dev_new(4);
-	struct vpci_dev p;
-
-	/* 4 caps of 24 bytes do not fit beside MSI-X; without MSI-X they do */
-	g_assert_cmpint(vpci_dev_init(&p, &fx_ops, &s->vdev, 2), ==, -ENOSPC);
-	g_assert_null(s->vdev.bus);
-	g_assert_cmpint(vpci_dev_init(&p, &fx_ops, &s->vdev, 0), ==, 0);
-	vpci_dev_fini(&p);
-	vdev_free(&s->vdev);
-}
-
 static void test_msix_too_many(void)
 {
 	struct fake_vdev *f = fake_vdev_new(VIRTIO_ID_NET, 2, 64, 8);
@@ -822,8 +649,6 @@ int main(int argc, char **argv)
 		   fx_teardown);
 	g_test_add_func("/vpci/caps/no-device-cfg", test_caps_no_device_cfg);
 	ADD("/vpci/caps/pci-cfg", test_caps_pci_cfg);
-	ADD("/vpci/shm/bar", test_shm_bar);
-	g_test_add_func("/vpci/shm/too-many", test_shm_too_many);
 	g_test_add_func("/vpci/msix/too-many", test_msix_too_many);
 	return g_test_run();
 }
