@@ -87,6 +87,20 @@ int vblk_probe(struct vblk *b, struct xs_dom *d, unsigned vcpu, uint64_t base, u
 	return alloc_slots(b, d);
 }
 
+int vblk_probe_pci(struct vblk *b, struct gpci_host *h, const struct gpci_fn *f, unsigned vcpu,
+		   const struct vdrv_pci_opts *o, uint16_t qsize)
+{
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	ret = vdrv_pci_probe(&b->v, h, f, vcpu, o, VIRTIO_ID_BLOCK, WANTED, 1, qsize);
+	if (ret < 0)
+		return ret;
+	if ((ret = read_config(b)) < 0)
+		return ret;
+	return alloc_slots(b, h->d);
+}
+
 int vblk_attach_direct(struct vblk *b, struct xs_dom *d, uint64_t features, uint16_t qsize,
 		       const int *kick, const int *call, uint64_t capacity, uint32_t seg_max)
 {

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "tests/xensim/vdrv.h"
+#include "tests/xensim/vdrv-pci.h"
 
 #define VBLK_SECTOR   512u
 #define VBLK_MAX_SEGS 128u /* data segments per request this driver builds */
@@ -50,6 +50,9 @@ struct vblk {
 /* Probe the virtio-blk device at base with one queue of at most qsize entries. */
 int vblk_probe(struct vblk *b, struct xs_dom *d, unsigned vcpu, uint64_t base, unsigned irq,
 	       uint16_t qsize);
+/* The same over virtio-pci: function f of host h, scanned and assigned (vdrv-pci.h). */
+int vblk_probe_pci(struct vblk *b, struct gpci_host *h, const struct gpci_fn *f, unsigned vcpu,
+		   const struct vdrv_pci_opts *o, uint16_t qsize);
 /*
  * The same driver over queues driven directly by the test (vdrv_setup_direct, vufe.h):
  * features and config values as the test negotiated and read them.
