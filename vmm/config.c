@@ -97,10 +97,16 @@ static bool load_xvdm_group(struct vmm_config *c, GKeyFile *kf, const char *file
 				return false;
 			}
 			c->has_pci = true;
+		} else if (!strcmp(keys[i], "shm-window")) {
+			if (vmm_shm_window_parse(v, &c->pci, error) < 0) {
+				g_prefix_error(error, "%s: [xvdm] ", file);
+				return false;
+			}
+			c->has_pci = true;
 		} else {
 			g_set_error(error, VMM_ERROR, EINVAL,
 				    "%s: [xvdm]: unknown key '%s' (known: backend-domid, "
-				    "default-slot, pci)",
+				    "default-slot, pci, shm-window)",
 				    file, keys[i]);
 			return false;
 		}
@@ -115,6 +121,14 @@ static bool load_guest_key(struct vmm_guest_config *gc, GKeyFile *kf, const char
 		g_autofree char *v = g_key_file_get_string(kf, group, key, NULL);
 
 		if (vmm_pci_config_parse(v ? v : "", &gc->pci, error) < 0) {
+			g_prefix_error(error, "%s: [%s] ", file, group);
+			return false;
+		}
+		gc->has_pci = true;
+	} else if (!strcmp(key, "shm-window")) {
+		g_autofree char *v = g_key_file_get_string(kf, group, key, NULL);
+
+		if (vmm_shm_window_parse(v ? v : "", &gc->pci, error) < 0) {
 			g_prefix_error(error, "%s: [%s] ", file, group);
 			return false;
 		}
@@ -150,9 +164,10 @@ static bool load_guest_key(struct vmm_guest_config *gc, GKeyFile *kf, const char
 			return false;
 		g_hash_table_insert(gc->slots, g_strdup(key + 5), g_strdup(v));
 	} else {
-		g_set_error(error, VMM_ERROR, EINVAL,
-			    "%s: [%s]: unknown key '%s' (known: devices, slot.<vdev>, pci)", file,
-			    group, key);
+		g_set_error(
+			error, VMM_ERROR, EINVAL,
+			"%s: [%s]: unknown key '%s' (known: devices, slot.<vdev>, pci, shm-window)",
+			file, group, key);
 		return false;
 	}
 	return true;

@@ -33,7 +33,8 @@ struct vmm_dev {
 	uint64_t base; /* mmio window */
 	uint64_t size;
 	uint32_t irq;
-	uint8_t slot; /* pci */
+	uint8_t slot;	   /* pci */
+	uint64_t *shm_gpa; /* mmio: the window of each shared memory region (vdev->nshm) */
 	struct vdev *vdev;
 	struct vmmio mmio;
 	struct vpci_dev pci;
@@ -69,6 +70,23 @@ static struct vmm_dev *find_dev(struct vmm_guest *g, uint64_t addr)
 	return NULL;
 }
 
+/* A virtio-mmio device's shared memory window (trap and emulate, FACTS 21). */
+static bool shm_access(struct vmm_guest *g, struct xh_io *io, int *ret)
+{
+	for (guint i = 0; i < g->devs->len; i++) {
+		struct vmm_dev *d = g->devs->pdata[i];
+		unsigned idx;
+		uint64_t off;
+
+		if (!d->shm_gpa || vmmio_shm_lookup(&d->mmio, io->addr, &idx, &off) < 0)
+			continue;
+		*ret = io->write ? vmmio_shm_write(&d->mmio, idx, off, io->size, io->data)
+				 : vmmio_shm_read(&d->mmio, idx, off, io->size, &io->data);
+		return true;
+	}
+	return false;
+}
+
 static int pci_config_access(struct vmm_guest *g, struct xh_io *io)
 {
 	uint32_t sbdf = io->addr >> 32, reg = io->addr & 0xfff;
@@ -102,6 +120,7 @@ static int guest_access(struct xh_ioreq_handler *h, struct xh_io *io)
 {
 	struct vmm_guest *g = container_of(h, struct vmm_guest, handler);
 	struct vmm_dev *d;
+	int r;
 
 	if (io->type == XH_IO_PCI_CONFIG)
 		return pci_config_access(g, io);
@@ -111,6 +130,8 @@ static int guest_access(struct xh_ioreq_handler *h, struct xh_io *io)
 		return -EOPNOTSUPP;
 	}
 	d = find_dev(g, io->addr);
+	if (!d && shm_access(g, io, &r))
+		return r;
 	if (!d && g->pci_on)
 		return pci_mmio_access(g, io);
 	if (!d) {
@@ -304,6 +325,13 @@ static bool check_placement(struct vmm_guest *g, const struct vmm_devspec *spec,
 			return false;
 		}
 	}
+	if (overlaps(spec->base, VMMIO_WINDOW_SIZE, c->shm_base, c->shm_size)) {
+		g_set_error(error, VMM_ERROR, EEXIST,
+			    "dom%u: device at 0x%" PRIx64 " is inside the shm-window 0x%" PRIx64
+			    ":0x%" PRIx64,
+			    g->domid, spec->base, c->shm_base, c->shm_size);
+		return false;
+	}
 	if (g->pci_on && c->mode == VMM_PCI_ECAM &&
 	    (overlaps(spec->base, VMMIO_WINDOW_SIZE, c->ecam_base, (uint64_t)c->nr_buses << 20) ||
 	     overlaps(spec->base, VMMIO_WINDOW_SIZE, c->mem_base, c->mem_size) ||
@@ -326,6 +354,11 @@ static void dev_free(struct vmm_dev *d)
 		if (d->g->srv && d->g->pci_cfg.mode == VMM_PCI_CFG)
 			xh_ioreq_server_unmap_pcidev(d->g->srv, 0, 0, d->slot, 0);
 	} else {
+		for (unsigned i = 0; d->shm_gpa && i < d->vdev->nshm; i++)
+			if (d->g->srv && d->shm_gpa[i] != VMMIO_SHM_UNPLACED)
+				xh_ioreq_server_unmap_mmio(d->g->srv, d->shm_gpa[i],
+							   d->vdev->shm[i].size);
+		g_free(d->shm_gpa);
 		vmmio_fini(&d->mmio);
 	}
 	vdev_free(d->vdev);
@@ -440,6 +473,67 @@ static int add_pci(struct vmm_guest *g, struct vmm_dev *d, const struct vmm_devs
 	return 0;
 }
 
+static bool shm_free_at(struct vmm_guest *g, struct vmm_dev *self, uint64_t gpa, uint64_t size)
+{
+	for (guint i = 0; i <= g->devs->len; i++) {
+		struct vmm_dev *o = i < g->devs->len ? g->devs->pdata[i] : self;
+
+		for (unsigned k = 0; o->shm_gpa && k < o->vdev->nshm; k++)
+			if (o->shm_gpa[k] != VMMIO_SHM_UNPLACED &&
+			    overlaps(gpa, size, o->shm_gpa[k], o->vdev->shm[k].size))
+				return false;
+	}
+	return true;
+}
+
+/*
+ * Each shared memory region gets its own window in the guest's shm-window, first fit,
+ * aligned to its size (up to 1 GiB) so a guest can map it with large pages.
+ */
+static int place_shm(struct vmm_guest *g, struct vmm_dev *d, GError **error)
+{
+	const struct vmm_pci_config *c = &g->pci_cfg;
+	unsigned n = d->vdev->nshm;
+
+	if (!n)
+		return 0;
+	d->shm_gpa = g_new(uint64_t, n);
+	for (unsigned i = 0; i < n; i++)
+		d->shm_gpa[i] = VMMIO_SHM_UNPLACED;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t size = d->vdev->shm[i].size, align = 4096, gpa;
+		int r;
+
+		while (align < size && align < (1ULL << 30))
+			align <<= 1;
+		for (gpa = (c->shm_base + align - 1) & ~(align - 1);
+		     gpa + size <= c->shm_base + c->shm_size && gpa >= c->shm_base; gpa += align)
+			if (shm_free_at(g, d, gpa, size))
+				break;
+		if (gpa + size > c->shm_base + c->shm_size || gpa < c->shm_base) {
+			g_set_error(error, VMM_ERROR, ENOSPC,
+				    "%s: no room for shared memory region %u (0x%" PRIx64
+				    " bytes) in the shm-window 0x%" PRIx64 ":0x%" PRIx64,
+				    d->vdev->name, d->vdev->shm[i].id, size, c->shm_base,
+				    c->shm_size);
+			return -ENOSPC;
+		}
+		r = xh_ioreq_server_map_mmio(g->srv, gpa, size);
+		if (r < 0) {
+			g_set_error(error, VMM_ERROR, -r,
+				    "%s: cannot claim shared memory window 0x%" PRIx64 "+0x%" PRIx64
+				    ": %s",
+				    d->vdev->name, gpa, size, g_strerror(-r));
+			return r;
+		}
+		d->shm_gpa[i] = gpa;
+		vmmio_set_shm_base(&d->mmio, i, gpa);
+		log_info("%s: shared memory region %u at 0x%" PRIx64 "+0x%" PRIx64, d->vdev->name,
+			 d->vdev->shm[i].id, gpa, size);
+	}
+	return 0;
+}
+
 static int add_mmio(struct vmm_guest *g, struct vmm_dev *d, const struct vmm_devspec *spec,
 		    GError **error)
 {
@@ -455,6 +549,17 @@ static int add_mmio(struct vmm_guest *g, struct vmm_dev *d, const struct vmm_dev
 		g_set_error(error, VMM_ERROR, -r,
 			    "%s: cannot claim 0x%" PRIx64 "+0x%" PRIx64 ": %s", d->vdev->name,
 			    d->base, d->size, g_strerror(-r));
+		vmmio_fini(&d->mmio);
+		return r;
+	}
+	r = place_shm(g, d, error);
+	if (r < 0) {
+		for (unsigned i = 0; i < d->vdev->nshm; i++)
+			if (d->shm_gpa[i] != VMMIO_SHM_UNPLACED)
+				xh_ioreq_server_unmap_mmio(g->srv, d->shm_gpa[i],
+							   d->vdev->shm[i].size);
+		g_clear_pointer(&d->shm_gpa, g_free);
+		xh_ioreq_server_unmap_mmio(g->srv, d->base, d->size);
 		vmmio_fini(&d->mmio);
 		return r;
 	}

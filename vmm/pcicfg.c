@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A guest's PCI placement: "mode=ecam,ecam=0x33000000,buses=1,mem=0x34000000:64M,
- * pref=0x100000000:4G,irq=44,msix=off" (README "virtio-pci").
+ * pref=0x100000000:2G,irq=44,msix=off" (README "virtio-pci"), and the window for
+ * virtio-mmio shared memory regions, "shm-window = 0x180000000:2G".
  *
  * Arm (mode=ecam): xvdm is the host bridge. The defaults sit in holes of Xen's Arm
  * guest map (xen/include/public/arch-arm.h, FACTS 25): ECAM and the 32-bit window
  * between Xen's vPCI MEM window (ends 0x33000000) and the grant table (0x38000000),
- * the 64-bit prefetchable window in the 4 GiB hole Xen keeps for vPCI between RAM0
- * and RAM1 (domUs have no Xen vPCI on 4.17). INTx A-D go to four SPIs after libxl's
+ * the 64-bit prefetchable window in the first half of the 4 GiB hole Xen keeps for vPCI
+ * between RAM0 and RAM1 (domUs have no Xen vPCI on 4.17); the second half holds the
+ * windows of virtio-mmio devices' shared memory regions (shm-window). INTx A-D go to four SPIs after libxl's
  * virtio-mmio SPIs 33-43. MSI-X is off: Xen cannot inject MSIs into Arm guests.
  * x86 (mode=cfg): the devices sit on the guest's own bus behind QEMU's host bridge,
  * claimed per slot; their BARs go where hvmloader and the guest put them, inside
@@ -17,6 +19,7 @@
  * windows are checked against each other.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "common/util.h"
@@ -35,14 +38,18 @@ void vmm_pci_config_default(struct vmm_pci_config *c, enum vmm_pci_mode mode)
 		c->mem_base = 0x34000000;
 		c->mem_size = 64 * MiB;
 		c->pref_base = 0x100000000ULL;
-		c->pref_size = 4 * GiB;
+		c->pref_size = 2 * GiB;
+		c->shm_base = 0x180000000ULL;
+		c->shm_size = 2 * GiB;
 		c->irq_base = 44;
 		c->msix = false;
 	} else {
 		c->mem_base = 0xe0000000;
 		c->mem_size = 0xfc000000 - 0xe0000000;
 		c->pref_base = 4 * GiB;
-		c->pref_size = (1ULL << 40) - 4 * GiB;
+		c->pref_size = (1ULL << 40) - 4 * GiB - 64 * GiB;
+		c->shm_base = (1ULL << 40) - 64 * GiB;
+		c->shm_size = 64 * GiB;
 		c->msix = true;
 	}
 }
@@ -171,12 +178,42 @@ static bool check(const struct vmm_pci_config *c, const char *spec, GError **err
 			    "pci '%s': the ECAM window overlaps a BAR window", spec);
 		return false;
 	}
+	if (overlaps(c->shm_base, c->shm_size, c->mem_base, c->mem_size) ||
+	    overlaps(c->shm_base, c->shm_size, c->pref_base, c->pref_size) ||
+	    (c->mode == VMM_PCI_ECAM &&
+	     overlaps(c->shm_base, c->shm_size, c->ecam_base, ecam_size))) {
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "pci '%s': a PCI window overlaps the shared-memory window 0x%" PRIx64
+			    ":0x%" PRIx64,
+			    spec, c->shm_base, c->shm_size);
+		return false;
+	}
 	if (overlaps(c->mem_base, c->mem_size, c->pref_base, c->pref_size)) {
 		g_set_error(error, VMM_ERROR, EINVAL, "pci '%s': the mem and pref windows overlap",
 			    spec);
 		return false;
 	}
 	return true;
+}
+
+int vmm_shm_window_parse(const char *spec, struct vmm_pci_config *c, GError **error)
+{
+	struct vmm_pci_config tmp = *c;
+	uint64_t base, size;
+
+	if (!parse_window(spec, &base, &size) || base + size > (1ULL << 52)) {
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "shm-window '%s' is not BASE:SIZE (page aligned, below 2^52; sizes "
+			    "take K/M/G)",
+			    spec);
+		return -EINVAL;
+	}
+	tmp.shm_base = base;
+	tmp.shm_size = size;
+	if (!check(&tmp, spec, error))
+		return -EINVAL;
+	*c = tmp;
+	return 0;
 }
 
 int vmm_pci_config_parse(const char *spec, struct vmm_pci_config *c, GError **error)

@@ -58,6 +58,8 @@ struct vmm_pci_config {
 	uint64_t pref_base, pref_size; /* 64-bit prefetchable BAR window */
 	uint32_t irq_base;	       /* ECAM: INTA-INTD after the swizzle on irq_base..+3 */
 	bool msix;		       /* offer MSI-X (needs inject_msi: x86 only) */
+	/* not PCI: where virtio-mmio devices' shared memory windows go (shm-window =) */
+	uint64_t shm_base, shm_size;
 };
 
 /* The defaults of a mode; the mode this host's guests use (Arm: ecam, x86: cfg). */
@@ -65,6 +67,8 @@ void vmm_pci_config_default(struct vmm_pci_config *c, enum vmm_pci_mode mode);
 enum vmm_pci_mode vmm_pci_host_mode(void);
 /* Apply "KEY=VALUE,..." on top of *c; *c is unchanged on error. */
 int vmm_pci_config_parse(const char *spec, struct vmm_pci_config *c, GError **error);
+/* shm-window = BASE:SIZE (page aligned, below 2^52) into c->shm_base/shm_size. */
+int vmm_shm_window_parse(const char *spec, struct vmm_pci_config *c, GError **error);
 /* Arm: the SPI of a slot's interrupt pin (1 = INTA). */
 uint32_t vmm_pci_intx_spi(const struct vmm_pci_config *c, unsigned slot, unsigned pin);
 
