@@ -95,8 +95,7 @@ static void run(enum hv_arch arch, uint32_t domid)
 	} else {
 		SIM_CHECK(&sim, n->v.pci.line == hc.spi_base + SLOT % 4, "INTx on SPI %u, want %u",
 			  n->v.pci.line, hc.spi_base + SLOT % 4);
-		SIM_CHECK(&sim, gd_irq_level(d, n->v.pci.line) == 0, "SPI %u still high",
-			  n->v.pci.line);
+		sim_pci_check_intx_idle(&sim, &n->v);
 		sim_note("Arm, INTx on SPI %u: %" PRIu64 " frames looped back (%u with a separate "
 			 "header), %" PRIu64 " bytes compared, %u interrupts",
 			 n->v.pci.line, n->frames_back, n->split_hdr, n->bytes_compared,
@@ -104,6 +103,7 @@ static void run(enum hv_arch arch, uint32_t domid)
 	}
 	r = vdrv_remove(&n->v);
 	SIM_CHECK(&sim, !r, "remove: %s", strerror(-r));
+	SIM_CHECK(&sim, !gd_irq_level(d, n->v.pci.line), "INTx high after the device reset");
 	st = sim_terminate(&sim, 5000);
 	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
 		  sim_status_str(st));

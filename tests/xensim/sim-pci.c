@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <linux/pci_regs.h>
 #include <linux/virtio_pci.h>
 #include <glib.h>
@@ -140,6 +141,23 @@ void sim_pci_check_claimed(struct sim *s, struct gpci_host *h, const struct gpci
 		hv_dom_claim(h->d, b->addr + b->size - 1, &cl);
 		SIM_CHECK(s, cl.mapped, "%s: the end of BAR %u is not claimed", f->name, k);
 	}
+}
+
+void sim_pci_check_intx_idle(struct sim *s, struct vdrv *v)
+{
+	struct timespec ms = { 0, 1000000 };
+	uint32_t isr = 0;
+	int r;
+
+	if (gd_irq_level(v->d, v->pci.line)) {
+		r = vdrv_pci_isr(v, &isr);
+		SIM_CHECK(s, !r, "ISR read: %s", strerror(-r));
+	}
+	for (unsigned i = 0; i < 1000 && gd_irq_level(v->d, v->pci.line); i++)
+		nanosleep(&ms, NULL);
+	SIM_CHECK(s, !gd_irq_level(v->d, v->pci.line),
+		  "%s: INTx line 0x%x still high after the ISR was read (0x%x)", v->pci.fn.name,
+		  v->pci.line, isr);
 }
 
 int sim_rng_read(struct vdrv *v, uint64_t gpa, uint32_t len, uint8_t prev[16], char *what,

@@ -41,6 +41,13 @@ void sim_pci_enumerate(struct sim *s, struct gpci_host *h, unsigned vcpu,
 void sim_pci_check_claimed(struct sim *s, struct gpci_host *h, const struct gpci_fn *f);
 
 /*
+ * INTx is a level: once the driver's handler has read the ISR (done here if the line is
+ * high, as the guest's interrupt would run it), the line must go low (bounded wait). For
+ * a device whose line no other device shares.
+ */
+void sim_pci_check_intx_idle(struct sim *s, struct vdrv *v);
+
+/*
  * One virtio-rng request of len bytes at gpa through v: the device must fill between 1
  * and len bytes, mostly non-zero, not the same 16 bytes as last time (prev). 0, or
  * -errno with `what` set.

@@ -711,6 +711,16 @@ int vdrv_pci_cfg_window_read(struct vdrv *v, uint8_t bar, uint32_t off, unsigned
 	return cfg_rd(v, pos + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data), size, val);
 }
 
+int vdrv_pci_isr(struct vdrv *v, uint32_t *ret_isr)
+{
+	uint64_t isr;
+	int ret = rd(v, &v->pci.isr, 0, 1, &isr);
+
+	if (!ret)
+		*ret_isr = (uint32_t)isr;
+	return ret;
+}
+
 int vdrv_pci_msix_mask(struct vdrv *v, unsigned vec, bool mask)
 {
 	if (!v->pci.msix_cap || vec >= v->pci.msix_size)

@@ -59,6 +59,9 @@ int vdrv_pci_shm(struct vdrv *v, uint8_t shmid, uint64_t *ret_gpa, uint64_t *ret
 int vdrv_pci_cfg_window_read(struct vdrv *v, uint8_t bar, uint32_t off, unsigned size,
 			     uint32_t *val);
 
+/* vp_interrupt()'s read of the ISR (which clears it and lowers INTx). */
+int vdrv_pci_isr(struct vdrv *v, uint32_t *ret_isr);
+
 /* MSI-X vector `vec`: set or clear its mask bit; read its pending bit in the PBA. */
 int vdrv_pci_msix_mask(struct vdrv *v, unsigned vec, bool mask);
 int vdrv_pci_msix_pending(struct vdrv *v, unsigned vec, bool *ret_pending);
