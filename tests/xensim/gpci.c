@@ -39,7 +39,7 @@ void gpci_cfg_arm(struct gpci_host_cfg *c)
 		.mem_base = 0x34000000,
 		.mem_size = 64 * MiB,
 		.pref_base = 0x100000000ULL,
-		.pref_size = 4 * GiB,
+		.pref_size = 2 * GiB,
 		.intx = GPCI_INTX_SPI,
 		.spi_base = 44,
 	};

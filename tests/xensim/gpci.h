@@ -83,10 +83,10 @@ struct gpci_fn {
 };
 
 /* Arm defaults of xvdm's ECAM host bridge (vmm/pcicfg.c): ECAM 0x33000000, MEM
- * 0x34000000 + 64 MiB, prefetchable 0x100000000 + 4 GiB, INTA..INTD on SPIs 44..47. */
+ * 0x34000000 + 64 MiB, prefetchable 0x100000000 + 2 GiB, INTA..INTD on SPIs 44..47. */
 void gpci_cfg_arm(struct gpci_host_cfg *c);
-/* x86 defaults: PCI_CONFIG ioreqs on segment 0 bus 0, MEM 0xe0000000..0xfc000000,
- * prefetchable from 4 GiB, set_pci_intx_level INTx. */
+/* x86: PCI_CONFIG ioreqs on segment 0 bus 0, MEM 0xe0000000..0xfc000000 (xvdm's
+ * default), 64 GiB prefetchable from 4 GiB (inside xvdm's), set_pci_intx_level INTx. */
 void gpci_cfg_x86(struct gpci_host_cfg *c);
 void gpci_host_init(struct gpci_host *h, struct xs_dom *d, const struct gpci_host_cfg *cfg);
 

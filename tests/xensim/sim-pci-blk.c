@@ -5,7 +5,9 @@
  * swizzled onto four SPIs; no MSI-X on Arm), serving a vhost-user-blk device in shadow
  * mode (DESIGN.md §3) backed by qemu-storage-daemon on slot 1, the built-in rng on slot 5
  * (the same INTx line as slot 1 after the swizzle: a shared, level-triggered SPI) and a
- * virtio-mmio rng beside them.
+ * virtio-mmio rng beside them. The blk device also has two VIRTIO shared memory regions
+ * (shm-sizes=): BAR 4 and one SHARED_MEMORY capability each, found as Linux's
+ * vp_get_shm_region does; nothing is mapped there, so they read 0 and ignore writes.
  *
  * vCPU 0 enumerates bus 0 through ECAM as Linux's PCI core does (vendor ids, BAR sizing
  * by all-ones writes, 64-bit pairs, capabilities) and assigns the BARs from the windows;
@@ -22,6 +24,7 @@
  * Run as `sim-pci-blk <xvdm> <libxensim.so>`. Exits 77 without vhost-user-blk in xvdm or
  * without qemu-storage-daemon.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -44,6 +47,11 @@
 #define QSIZE	  128
 #define RNG_BUF	  4096u
 #define RNG_READS 24
+/* shm-sizes= gives the blk device two shared memory regions its back-end never fills */
+#define SHM_A	   0
+#define SHM_A_SIZE 0x100000
+#define SHM_B	   7
+#define SHM_B_SIZE 0x10000
 
 static struct sim sim;
 static struct gpci_host host;
@@ -63,6 +71,41 @@ struct job {
 	unsigned line;
 };
 
+/*
+ * The regions as vp_get_shm_region() finds them, inside BAR 4; qemu-storage-daemon maps
+ * nothing there, so they read 0 and ignore writes (vpci.h, vhu-shmem).
+ */
+static int check_shm(struct job *j)
+{
+	static const struct {
+		uint8_t id;
+		uint64_t size;
+	} want[] = { { SHM_A, SHM_A_SIZE }, { SHM_B, SHM_B_SIZE } };
+	const struct gpci_bar *b4 = &j->fn->bar[4];
+	uint64_t gpa, len, v = 1;
+	int ret;
+
+	for (unsigned i = 0; i < 2; i++) {
+		ret = vdrv_pci_shm(&j->b.v, want[i].id, &gpa, &len);
+		if (ret < 0 || len != want[i].size || gpa < b4->addr ||
+		    gpa + len > b4->addr + b4->size) {
+			snprintf(j->what, sizeof(j->what),
+				 "shm %u: %s, 0x%" PRIx64 "+0x%" PRIx64 " (BAR 4 0x%" PRIx64
+				 "+0x%" PRIx64 ")",
+				 want[i].id, ret < 0 ? strerror(-ret) : "found", gpa, len, b4->addr,
+				 b4->size);
+			return -EPROTO;
+		}
+		if ((ret = gd_mmio_write(j->d, j->vcpu, gpa + len - 8, 8, ~0ULL)) < 0 ||
+		    (ret = gd_mmio_read(j->d, j->vcpu, gpa + len - 8, 8, &v)) < 0 || v) {
+			snprintf(j->what, sizeof(j->what), "shm %u, unmapped: %s, reads 0x%" PRIx64,
+				 want[i].id, ret < 0 ? strerror(-ret) : "accessible", v);
+			return ret < 0 ? ret : -EPROTO;
+		}
+	}
+	return vdrv_pci_shm(&j->b.v, 1, &gpa, &len) == -ENOENT ? 0 : -EPROTO;
+}
+
 static void *blk_thread(void *arg)
 {
 	struct job *j = arg;
@@ -75,6 +118,9 @@ static void *blk_thread(void *arg)
 		return NULL;
 	}
 	j->line = p->line;
+	j->err = check_shm(j);
+	if (j->err)
+		return NULL;
 	/* virtio 1.2 §4.1.4.9: the PCI_CFG window reads the BAR's bytes. */
 	j->err = vdrv_pci_cfg_window_read(
 		&j->b.v, p->common.bar, p->common.off + VIRTIO_PCI_COMMON_NUMQ, 2, &j->window_numq);
@@ -173,8 +219,8 @@ static void check_job(struct job *j, const char *what)
 
 int main(int argc, char **argv)
 {
-	static const struct sim_pci_expect want[] = { { BLK_SLOT, VIRTIO_ID_BLOCK, false },
-						      { RNG_SLOT, VIRTIO_ID_RNG, false } };
+	static const struct sim_pci_expect want[] = { { BLK_SLOT, VIRTIO_ID_BLOCK, false, 2 },
+						      { RNG_SLOT, VIRTIO_ID_RNG, false, 0 } };
 	struct hv_dom_cfg cfg = { .nr_vcpus = NVCPUS, .arch = HV_ARCH_ARM, .host_mem = 64u << 20 };
 	struct gpci_host_cfg hc;
 	struct gpci_fn fns[2];
@@ -198,7 +244,9 @@ int main(int argc, char **argv)
 	blk.image = sim_blk_disk(&sim, "disk.img", SIM_BLK_DISK_SIZE);
 	qsd = sim_blk_qsd(&sim, blk.image, sock);
 	snprintf(blk_spec, sizeof(blk_spec),
-		 "vhost-user-blk,transport=pci,slot=%u,socket=%s,mem=shadow", BLK_SLOT, sock);
+		 "vhost-user-blk,transport=pci,slot=%u,socket=%s,mem=shadow,shm-sizes=%u:0x%x+%u:"
+		 "0x%x",
+		 BLK_SLOT, sock, SHM_A, SHM_A_SIZE, SHM_B, SHM_B_SIZE);
 	snprintf(rng_spec, sizeof(rng_spec), "rng,transport=pci,slot=%u", RNG_SLOT);
 	snprintf(mmio_spec, sizeof(mmio_spec), "rng,transport=mmio,base=0x%" PRIx64 ",irq=%u",
 		 hv_host_mmio_base(), MMIO_IRQ);
@@ -233,6 +281,11 @@ int main(int argc, char **argv)
 		 "the shared line), GET_ID \"%s\"",
 		 blk.line, blk.c.writes, blk.c.reads, blk.c.flushes, blk.c.bytes_compared,
 		 blk.b.completed, blk.interrupts, blk.spurious, blk.c.id);
+	sim_note("blk: BAR 4 (shared memory) %" PRIu64 " KiB at 0x%" PRIx64
+		 ", regions %u (0x%x bytes) and %u (0x%x bytes) found, reading 0 with nothing "
+		 "mapped",
+		 fns[0].bar[4].size >> 10, fns[0].bar[4].addr, SHM_A, SHM_A_SIZE, SHM_B,
+		 SHM_B_SIZE);
 	sim_note("rng (INTx on SPI %u): %u reads in 2 probes, %u interrupts (%u spurious); "
 		 "virtio-mmio rng: %u reads, %u interrupts",
 		 rng.line, rng.reads, rng.interrupts, rng.spurious, mmio.reads, mmio.interrupts);

@@ -32,7 +32,7 @@ static struct sim sim;
 static void run(enum hv_arch arch, uint32_t domid)
 {
 	bool x86 = arch == HV_ARCH_X86;
-	const struct sim_pci_expect want = { SLOT, VIRTIO_ID_NET, x86 };
+	const struct sim_pci_expect want = { SLOT, VIRTIO_ID_NET, x86, 0 };
 	const struct vdrv_pci_opts o = { x86 ? VDRV_PCI_MSIX : VDRV_PCI_INTX, MSI_ADDR, MSI_DATA };
 	struct hv_dom_cfg cfg = { .nr_vcpus = 1, .arch = arch, .host_mem = 64u << 20 };
 	struct vnet *n = g_new0(struct vnet, 1);

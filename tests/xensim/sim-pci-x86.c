@@ -206,9 +206,9 @@ static void check_jobs(struct xs_dom *d, struct job *jobs)
 
 int main(int argc, char **argv)
 {
-	struct sim_pci_expect want[NDEV] = { { 3, VIRTIO_ID_BLOCK, true },
-					     { 4, VIRTIO_ID_RNG, true },
-					     { 6, VIRTIO_ID_BLOCK, true } };
+	struct sim_pci_expect want[NDEV] = { { 3, VIRTIO_ID_BLOCK, true, 0 },
+					     { 4, VIRTIO_ID_RNG, true, 0 },
+					     { 6, VIRTIO_ID_BLOCK, true, 0 } };
 	struct hv_dom_cfg cfg = { .nr_vcpus = NVCPUS, .arch = HV_ARCH_X86, .host_mem = 64u << 20 };
 	const char *args[4 + 2 * NDEV + 1] = { "--domid", "1", "--pci" };
 	char specs[NDEV][512], name[32];

@@ -28,13 +28,14 @@ const char *sim_pci_arg(struct sim *s, const struct gpci_host_cfg *c)
 	return buf;
 }
 
-/* The vendor capabilities of f by cfg_type, as a bit mask. */
+/* The vendor capabilities of f by cfg_type, as a bit mask; *ret_nshm: SHARED_MEMORY ones. */
 static unsigned vendor_caps(struct sim *s, struct gpci_host *h, unsigned vcpu,
-			    const struct gpci_fn *f)
+			    const struct gpci_fn *f, unsigned *ret_nshm)
 {
 	unsigned mask = 0;
 	uint32_t type;
 
+	*ret_nshm = 0;
 	for (uint8_t pos = gpci_find_cap(f, PCI_CAP_ID_VNDR, 0); pos;
 	     pos = gpci_find_cap(f, PCI_CAP_ID_VNDR, pos)) {
 		SIM_CHECK(s,
@@ -43,6 +44,7 @@ static unsigned vendor_caps(struct sim *s, struct gpci_host *h, unsigned vcpu,
 			  "%s: cfg_type at 0x%x", f->name, pos);
 		if (type < 32)
 			mask |= 1u << type;
+		*ret_nshm += type == VIRTIO_PCI_CAP_SHARED_MEMORY_CFG;
 	}
 	return mask;
 }
@@ -50,8 +52,8 @@ static unsigned vendor_caps(struct sim *s, struct gpci_host *h, unsigned vcpu,
 static void check_fn(struct sim *s, struct gpci_host *h, unsigned vcpu, const struct gpci_fn *f,
 		     const struct sim_pci_expect *w)
 {
-	const struct gpci_bar *b2 = &f->bar[2];
-	unsigned caps = vendor_caps(s, h, vcpu, f), need;
+	const struct gpci_bar *b2 = &f->bar[2], *b4 = &f->bar[4];
+	unsigned nshm, caps = vendor_caps(s, h, vcpu, f, &nshm), need;
 
 	SIM_CHECK(s, f->dev == w->slot && f->fn == 0, "found %s, expected slot %u", f->name,
 		  w->slot);
@@ -64,7 +66,12 @@ static void check_fn(struct sim *s, struct gpci_host *h, unsigned vcpu, const st
 	SIM_CHECK(s, b2->size && !b2->io && b2->is64 && b2->prefetch,
 		  "%s: BAR 2 size %" PRIu64 " io %d 64-bit %d prefetchable %d", f->name, b2->size,
 		  b2->io, b2->is64, b2->prefetch);
-	SIM_CHECK(s, !f->bar[4].size, "%s: BAR 4 (shared memory) present", f->name);
+	SIM_CHECK(s, !w->nshm == !b4->size && (!b4->size || (b4->is64 && b4->prefetch)),
+		  "%s: BAR 4 size %" PRIu64 " (64-bit %d prefetchable %d), %u shared memory "
+		  "regions expected",
+		  f->name, b4->size, b4->is64, b4->prefetch, w->nshm);
+	SIM_CHECK(s, nshm == w->nshm, "%s: %u SHARED_MEMORY capabilities, expected %u", f->name,
+		  nshm, w->nshm);
 	for (unsigned i = 0; i < GPCI_NUM_BARS; i++)
 		SIM_CHECK(s, !f->bar[i].io || !f->bar[i].size, "%s: I/O BAR %u", f->name, i);
 	need = 1u << VIRTIO_PCI_CAP_COMMON_CFG | 1u << VIRTIO_PCI_CAP_NOTIFY_CFG |

@@ -20,6 +20,7 @@ struct sim_pci_expect {
 	uint8_t slot;
 	uint32_t virtio_id; /* VIRTIO_ID_* */
 	bool msix;	    /* an MSI-X capability */
+	uint8_t nshm;	    /* VIRTIO shared memory regions (0: no BAR 4) */
 };
 
 /* "--pci" value for xvdm that matches the guest's placement cfg (mode ecam or cfg). */
@@ -29,8 +30,9 @@ const char *sim_pci_arg(struct sim *s, const struct gpci_host_cfg *cfg);
  * Scan bus 0 and assign the BARs, as the guest's PCI core does at boot. The functions
  * found must be exactly `want`, in slot order: vendor 0x1af4, device 0x1040 + id,
  * revision >= 1, pin INTA, BAR 2 a 64-bit prefetchable memory BAR (the modern virtio BAR),
- * no BAR 4 (these devices have no shared memory), no I/O BARs, the capabilities COMMON,
- * NOTIFY, ISR and PCI_CFG, and MSI-X exactly when expected. After assignment every BAR
+ * BAR 4 likewise when the device has shared memory regions (else none), no I/O BARs, the
+ * capabilities COMMON, NOTIFY, ISR, PCI_CFG, one SHARED_MEMORY per region, and MSI-X
+ * exactly when expected. After assignment every BAR
  * lies in its window and none is claimed yet (memory decoding is still off).
  * Returns the functions in fns[] (same order as want).
  */
