@@ -524,6 +524,9 @@ static int wait_intx(struct vdrv *v, int timeout_ms, uint32_t *ret_isr)
 					  (int)(left < IRQ_SLICE_MS ? left : IRQ_SLICE_MS));
 			if (ret == -ETIMEDOUT)
 				continue;
+		} else {
+			/* A high level: the edges that raised it are taken with it. */
+			v->edges = gd_irq_edges(v->d, v->pci.line);
 		}
 		if ((ret = rd(v, &v->pci.isr, 0, 1, &isr)) < 0)
 			return ret;
