@@ -662,7 +662,7 @@ static void test_chan_config_change(struct fx *f, gconstpointer data)
 	g_assert_cmpint(fake_backend_chan_request(f->fb, VHU_B_VRING_CALL, true,
 						  &(struct vhu_vring_state){ 0, 0 }, 8, 2000),
 			==, 0);
-	/* SHMEM_MAP is a later step: refused */
+	/* SHMEM_MAP: this back-end has no SHMEM, refused */
 	g_assert_cmpint(fake_backend_chan_request(f->fb, VHU_B_SHMEM_MAP, true,
 						  &(struct vhu_shmem_map){ 0 }, 40, 2000),
 			==, 1);

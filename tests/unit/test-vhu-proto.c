@@ -761,7 +761,7 @@ static void test_chan_unknown_and_fds(void)
 	g_assert_cmphex(read_ack(c.be, 99), ==, 1);
 	g_assert_true(peer_empty(c.be));
 
-	/* SHMEM_MAP is a later step: refused, its fd closed */
+	/* SHMEM_MAP without SHMEM negotiated: refused, its fd closed */
 	peer_send(c.be, VHU_B_SHMEM_MAP, VHU_VERSION | VHU_FLAG_NEED_REPLY, &map, sizeof(map), &efd,
 		  1);
 	before = open_fds();
