@@ -192,6 +192,7 @@ static void dtb(void)
 				    "devices=rng,transport=pci;rng,base=0x2000200,irq=34\n",
 				    &err);
 	const struct vmm_guest_config *gc;
+	g_autofree char *dtc = NULL;
 	const fdt32_t *p;
 	void *blob = NULL;
 	size_t size = 0;
@@ -240,7 +241,8 @@ static void dtb(void)
 	p = fdt_getprop(blob, node, "interrupts", &len);
 	g_assert_cmpint(len, ==, 12);
 	g_assert_cmpuint(fdt32_to_cpu(p[1]), ==, 2);
-	if (g_find_program_in_path("dtc")) {
+	dtc = g_find_program_in_path("dtc");
+	if (dtc) {
 		g_autofree char *path = NULL, *out = NULL, *cmd = NULL;
 		int fd = g_file_open_tmp("xvdm-test-XXXXXX.dtb", &path, NULL), st = -1;
 
