@@ -206,6 +206,10 @@ static bool load_guest_group(struct vmm_config *c, GKeyFile *kf, const char *fil
 	for (i = 0; keys && keys[i]; i++)
 		if (!load_guest_key(gc, kf, file, group, keys[i], error))
 			return false;
+	if (vmm_pci_config_check(&gc->pci, error) < 0) {
+		g_prefix_error(error, "%s: [%s]: ", file, group);
+		return false;
+	}
 	return true;
 }
 
@@ -223,7 +227,10 @@ struct vmm_config *vmm_config_load(const char *path, GError **error)
 	c = vmm_config_new();
 	groups = g_key_file_get_groups(kf, NULL);
 	/* [xvdm] first: its pci= is the default of every guest group */
-	if (g_key_file_has_group(kf, "xvdm") && !load_xvdm_group(c, kf, path, error)) {
+	if (g_key_file_has_group(kf, "xvdm") &&
+	    (!load_xvdm_group(c, kf, path, error) || vmm_pci_config_check(&c->pci, error) < 0)) {
+		if (error && *error && !g_str_has_prefix((*error)->message, path))
+			g_prefix_error(error, "%s: [xvdm]: ", path);
 		vmm_config_free(c);
 		return NULL;
 	}

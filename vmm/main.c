@@ -139,7 +139,8 @@ static int add_cmdline_devices(struct vmm_config *c, const struct options *o, GE
 	gc->domid = o->domid;
 	gc->pci = c->pci;
 	if (o->pci) {
-		if (vmm_pci_config_parse(o->pci, &gc->pci, error) < 0)
+		if (vmm_pci_config_parse(o->pci, &gc->pci, error) < 0 ||
+		    vmm_pci_config_check(&gc->pci, error) < 0)
 			return -EINVAL;
 		gc->has_pci = true;
 	}

@@ -167,6 +167,7 @@ static bool overlaps(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
 	return a < b + bs && b < a + as;
 }
 
+/* The PCI windows against each other (the shm-window is checked by vmm_pci_config_check) */
 static bool check(const struct vmm_pci_config *c, const char *spec, GError **error)
 {
 	uint64_t ecam_size = (uint64_t)c->nr_buses * MiB;
@@ -178,22 +179,31 @@ static bool check(const struct vmm_pci_config *c, const char *spec, GError **err
 			    "pci '%s': the ECAM window overlaps a BAR window", spec);
 		return false;
 	}
-	if (overlaps(c->shm_base, c->shm_size, c->mem_base, c->mem_size) ||
-	    overlaps(c->shm_base, c->shm_size, c->pref_base, c->pref_size) ||
-	    (c->mode == VMM_PCI_ECAM &&
-	     overlaps(c->shm_base, c->shm_size, c->ecam_base, ecam_size))) {
-		g_set_error(error, VMM_ERROR, EINVAL,
-			    "pci '%s': a PCI window overlaps the shared-memory window 0x%" PRIx64
-			    ":0x%" PRIx64,
-			    spec, c->shm_base, c->shm_size);
-		return false;
-	}
 	if (overlaps(c->mem_base, c->mem_size, c->pref_base, c->pref_size)) {
 		g_set_error(error, VMM_ERROR, EINVAL, "pci '%s': the mem and pref windows overlap",
 			    spec);
 		return false;
 	}
 	return true;
+}
+
+int vmm_pci_config_check(const struct vmm_pci_config *c, GError **error)
+{
+	uint64_t ecam_size = (uint64_t)c->nr_buses * MiB;
+
+	if (overlaps(c->shm_base, c->shm_size, c->mem_base, c->mem_size) ||
+	    overlaps(c->shm_base, c->shm_size, c->pref_base, c->pref_size) ||
+	    (c->mode == VMM_PCI_ECAM &&
+	     overlaps(c->shm_base, c->shm_size, c->ecam_base, ecam_size))) {
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "shm-window 0x%" PRIx64 ":0x%" PRIx64
+			    " overlaps a PCI window (ecam 0x%" PRIx64 ", mem 0x%" PRIx64
+			    ":0x%" PRIx64 ", pref 0x%" PRIx64 ":0x%" PRIx64 ")",
+			    c->shm_base, c->shm_size, c->ecam_base, c->mem_base, c->mem_size,
+			    c->pref_base, c->pref_size);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int vmm_shm_window_parse(const char *spec, struct vmm_pci_config *c, GError **error)
@@ -210,8 +220,7 @@ int vmm_shm_window_parse(const char *spec, struct vmm_pci_config *c, GError **er
 	}
 	tmp.shm_base = base;
 	tmp.shm_size = size;
-	if (!check(&tmp, spec, error))
-		return -EINVAL;
+	tmp.shm_set = true;
 	*c = tmp;
 	return 0;
 }
@@ -229,8 +238,18 @@ int vmm_pci_config_parse(const char *spec, struct vmm_pci_config *c, GError **er
 		if (g_str_has_prefix(kv, "mode=")) {
 			if (!set_key(&tmp, spec, "mode", g_strstrip(kv + 5), error))
 				return -EINVAL;
-			if (tmp.mode != mode)
+			if (tmp.mode != mode) {
+				/* an explicit shm-window is not PCI: it survives the switch */
+				uint64_t sb = tmp.shm_base, ss = tmp.shm_size;
+				bool set = tmp.shm_set;
+
 				vmm_pci_config_default(&tmp, tmp.mode);
+				if (set) {
+					tmp.shm_base = sb;
+					tmp.shm_size = ss;
+					tmp.shm_set = true;
+				}
+			}
 			mode = tmp.mode;
 		}
 	}

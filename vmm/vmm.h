@@ -60,6 +60,7 @@ struct vmm_pci_config {
 	bool msix;		       /* offer MSI-X (needs inject_msi: x86 only) */
 	/* not PCI: where virtio-mmio devices' shared memory windows go (shm-window =) */
 	uint64_t shm_base, shm_size;
+	bool shm_set; /* given explicitly (kept when pci = mode= switches defaults) */
 };
 
 /* The defaults of a mode; the mode this host's guests use (Arm: ecam, x86: cfg). */
@@ -67,6 +68,8 @@ void vmm_pci_config_default(struct vmm_pci_config *c, enum vmm_pci_mode mode);
 enum vmm_pci_mode vmm_pci_host_mode(void);
 /* Apply "KEY=VALUE,..." on top of *c; *c is unchanged on error. */
 int vmm_pci_config_parse(const char *spec, struct vmm_pci_config *c, GError **error);
+/* The shm-window against the PCI windows, once everything is known. */
+int vmm_pci_config_check(const struct vmm_pci_config *c, GError **error);
 /* shm-window = BASE:SIZE (page aligned, below 2^52) into c->shm_base/shm_size. */
 int vmm_shm_window_parse(const char *spec, struct vmm_pci_config *c, GError **error);
 /* Arm: the SPI of a slot's interrupt pin (1 = INTA). */

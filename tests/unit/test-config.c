@@ -138,7 +138,31 @@ static const char *const bad_configs[][2] = {
 	{ "[guest x]\npci=msix=maybe\n", "bad msix" },
 	{ "[guest x]\npci=foo=1\n", "unknown key 'foo'" },
 	{ "[guest x]\npci=irq\n", "not KEY=VALUE" },
+	{ "[guest x]\nshm-window=0x1000\n", "is not BASE:SIZE" },
+	{ "[guest x]\npci=mode=ecam\nshm-window=0x34000000:1M\n", "overlaps a PCI window" },
+	{ "[xvdm]\npci=mode=ecam\nshm-window=0x33000000:4K\n", "[xvdm]: shm-window" },
 };
+
+/* shm-window is not PCI: key order and a pci mode switch do not change it */
+static void shm_window_order(void)
+{
+	g_autoptr(GError) err = NULL;
+	struct vmm_config *c = load("[guest a]\nshm-window=0x1c0010000:16M\npci=mode=ecam\n"
+				    "[guest b]\npci=mode=ecam\n"
+				    "[xvdm]\nshm-window=0x1c0000000:1G\npci=mode=ecam\n",
+				    &err);
+	const struct vmm_guest_config *gc;
+
+	g_assert_no_error(err);
+	gc = vmm_config_find_guest(c, "a", 99);
+	g_assert_cmpint(gc->pci.mode, ==, VMM_PCI_ECAM);
+	g_assert_cmphex(gc->pci.shm_base, ==, 0x1c0010000);
+	g_assert_cmphex(gc->pci.shm_size, ==, 16 << 20);
+	gc = vmm_config_find_guest(c, "b", 99);
+	g_assert_cmphex(gc->pci.shm_base, ==, 0x1c0000000);
+	g_assert_cmphex(gc->pci.ecam_base, ==, 0x33000000);
+	vmm_config_free(c);
+}
 
 static void pci_config(void)
 {
@@ -275,6 +299,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/file/ok", config_ok);
 	g_test_add_func("/config/pci/ok", pci_config);
 	g_test_add_func("/config/pci/swizzle", pci_swizzle);
+	g_test_add_func("/config/pci/shm-window-order", shm_window_order);
 	g_test_add_func("/config/dtb", dtb);
 	for (i = 0; i < G_N_ELEMENTS(bad_configs); i++) {
 		g_autofree char *p = g_strdup_printf("/config/file/bad/%u", i);
