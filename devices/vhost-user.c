@@ -500,8 +500,26 @@ static void vhu_kick(struct vdev *d, unsigned q)
 
 static void vhu_reset(struct vdev *d)
 {
-	vhu_rings_stop(vhu_of(d));
-	vhu_shm_drop(vhu_of(d)); /* FACTS 18: every mapping goes with a device reset */
+	struct vhu_dev *v = vhu_of(d);
+	bool was_running = v->running;
+
+	vhu_rings_stop(v);
+	/*
+	 * FACTS 18: every mapping goes with a device reset. A back-end may map before the
+	 * driver ever started the device (Linux resets at probe): the rings did not tell it
+	 * then, so tell it here, or its table and ours would disagree.
+	 */
+	if (!was_running && v->shm.nmaps && v->conn.up) {
+		if (v->conn.proto & VHU_PF(RESET_DEVICE))
+			vhu_send_none(&v->conn, VHU_RESET_DEVICE);
+		else if (v->conn.proto & VHU_PF(STATUS))
+			vhu_send_u64(&v->conn, VHU_SET_STATUS, 0);
+		else
+			log_warn_rl("%s: reset drops %u shared memory mapping(s) the back-end "
+				    "cannot be told about (no RESET_DEVICE or STATUS)",
+				    d->name, v->shm.nmaps);
+	}
+	vhu_shm_drop(v);
 }
 
 static void vhu_free_op(struct vdev *d)

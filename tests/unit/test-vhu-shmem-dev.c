@@ -387,6 +387,23 @@ static void test_reset_drops(struct fx *f, gconstpointer data)
 	g_assert_cmphex(rd(f, 0, 0, 1), ==, pat(4, 0));
 }
 
+/* The driver's probe resets a device that never started: the back-end must hear of it. */
+static void test_reset_before_start(struct fx *f, gconstpointer data)
+{
+	backend_start(f, NULL);
+	g_assert_cmpint(create(f, DEVICE_ID_OPT ",reconnect=0", NULL), ==, 0);
+	ctl_is(f, "ack 0", "map 0 0 0x2000 ro 5");
+	g_assert_cmphex(rd(f, 0, 0x10, 1), ==, pat(5, 0x10));
+	vdev_set_status(f->d, 0); /* Linux's probe */
+	g_assert_cmphex(rd(f, 0, 0x10, 8), ==, 0);
+	ctl_is(f, "conn 1 chan 1 shmem 1 maps 0 resets 1", "status");
+	/* both tables agree: the same range maps again, and unmaps once */
+	ctl_is(f, "ack 0", "map 0 0 0x2000 ro 6");
+	g_assert_cmphex(rd(f, 0, 0x10, 1), ==, pat(6, 0x10));
+	ctl_is(f, "ack 0", "unmap 0 0 0x2000");
+	ctl_is(f, "ack 1", "unmap 0 0 0x2000");
+}
+
 static void test_disconnect_drops(struct fx *f, gconstpointer data)
 {
 	g_autofree char *st = NULL;
@@ -450,6 +467,7 @@ int main(int argc, char **argv)
 	FX_TEST("/vhu/shmem-dev/map/read-unmap", test_map_read_unmap);
 	FX_TEST("/vhu/shmem-dev/map/write", test_write);
 	FX_TEST("/vhu/shmem-dev/drop/reset", test_reset_drops);
+	FX_TEST("/vhu/shmem-dev/drop/reset-before-start", test_reset_before_start);
 	FX_TEST("/vhu/shmem-dev/drop/disconnect", test_disconnect_drops);
 	FX_TEST("/vhu/shmem-dev/backend/scripted", test_scripted);
 	return g_test_run();
