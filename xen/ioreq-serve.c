@@ -6,7 +6,8 @@
  *
  * Trust boundary: `req` is a copy of what the guest's vCPU made Xen write; every field
  * is checked here before use: type, size (1, 2, 4, 8), count (1), no pointer data.
- * Whatever the handler or the checks say, a read gets a value of the access size.
+ * Whatever the handler or the checks say, a read gets a value of the access size; a
+ * write hands the handler only the access size's bits.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,6 +42,13 @@ static int decode(const ioreq_t *req, unsigned vcpu, struct xh_io *io)
 	/* Arm sends count 1 without pointer data; x86 rep/string ops to our registers are refused */
 	if (req->count != 1 || req->data_is_ptr)
 		return -EOPNOTSUPP;
+	/*
+	 * Arm puts the whole source register in a write's data (xen/arch/arm/ioreq.c,
+	 * try_fwd_ioserv: p.data = get_user_reg()): a 32-bit `str w1` of a value computed as
+	 * (u32)x1 arrives with x1's upper half. Only the access size's bits are written.
+	 */
+	if (io->write && io->size < 8)
+		io->data &= (1ULL << (8 * io->size)) - 1;
 	return 0;
 }
 
