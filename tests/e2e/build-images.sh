@@ -3,8 +3,9 @@
 # or debootstrap: only dpkg-deb -x, depmod -b and cpio.
 #   $WORK/out/Image         Debian cloud-arm64 kernel (dom0 and domU)
 #   $WORK/out/xen           Debian's own hypervisor (reference; the test boots xen-ioreq)
-#   $WORK/out/domU.cpio.gz  busybox + virtio, virtio_ring, virtio_mmio, virtio_rng and
-#                           virtio_blk modules
+#   $WORK/out/domU.cpio.gz  busybox + virtio, virtio_ring, virtio_mmio, virtio_rng,
+#                           virtio_blk and virtio_pci (+ virtio_pci_modern_dev,
+#                           virtio_pci_legacy_dev) modules
 #   $WORK/out/dom0.cpio.gz  busybox + Xen toolstack + xen modules + xvdm (/usr/bin/xvdm,
 #                           /etc/xvdm/xvdm.conf) + its arm64 runtime libraries + domU files
 # xvdm comes from XVDM_BIN (default $WORK/out/xvdm-arm64, made by cross-build.sh); when it
@@ -17,7 +18,8 @@
 #                           blk test needs: /usr/bin/qemu-storage-daemon and its libraries
 #                           (from $WORK/debs-qsd; its closure is checked too), /usr/bin/vhub-blk
 #                           (from VHUB_BIN, default $WORK/out/vhub-blk-arm64, made by
-#                           cross-build.sh), /etc/xvdm/xvdm-blk.conf, /root/domU-blk*.cfg.
+#                           cross-build.sh), /etc/xvdm/xvdm-blk.conf, /root/domU-blk*.cfg,
+#                           and the PCI round's /etc/xvdm/xvdm-pci.conf and /root/domU-pci.cfg.
 #                           So the rng test's dom0 stays as small as it was.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -58,13 +60,17 @@ add_modules() {
 
 # ---- domU initramfs -------------------------------------------------------
 # hw_random core is built into Debian's cloud-arm64 kernel (CONFIG_HW_RANDOM=y);
-# virtio_rng (virtio-rng.ko), virtio_mmio, virtio and virtio_ring are modules.
+# virtio_rng (virtio-rng.ko), virtio_mmio, virtio and virtio_ring are modules. The PCI
+# round: CONFIG_PCI_HOST_GENERIC (pci-host-ecam-generic) is built in; virtio_pci is a
+# module (its deps virtio_pci_modern_dev and virtio_pci_legacy_dev come along).
 U=$B/domU
 mkdir -p "$U"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp}
 dpkg-deb -x "$D"/busybox-static_*_arm64.deb "$B/bb"
 cp "$B/bb/bin/busybox" "$U/bin/busybox"
 ln -s busybox "$U/bin/sh"
-add_modules "$U" virtio_mmio virtio_rng virtio_blk
+add_modules "$U" virtio_mmio virtio_rng virtio_blk virtio_pci
+grep -q 'CONFIG_PCI_HOST_GENERIC=y' "$B/kernel/boot/config-$KVER" ||
+	{ echo "$KPKG lacks CONFIG_PCI_HOST_GENERIC=y: the PCI round cannot find xvdm's host bridge"; exit 1; }
 grep -q 'CONFIG_HW_RANDOM=y' "$B/kernel/boot/config-$KVER" || add_modules "$U" rng-core
 depmod -b "$U" "$KVER"
 install -m 755 "$E2E_DIR/domU-init.sh" "$U/init"
@@ -170,8 +176,8 @@ if [ "${WITH_BLK:-0}" = 1 ]; then
 	else
 		echo "WARNING: no vhub-blk binary at $VHUB_BIN: dom0-blk is built without it"
 	fi
-	cp "$E2E_DIR/domU-blk.cfg" "$E2E_DIR/domU-blk-xen.cfg" "$Q/root/"
-	cp "$E2E_DIR/xvdm-blk.conf" "$Q/etc/xvdm/"
+	cp "$E2E_DIR/domU-blk.cfg" "$E2E_DIR/domU-blk-xen.cfg" "$E2E_DIR/domU-pci.cfg" "$Q/root/"
+	cp "$E2E_DIR/xvdm-blk.conf" "$E2E_DIR/xvdm-pci.conf" "$Q/etc/xvdm/"
 	(cd "$Q" && find . | cpio -o -H newc --quiet | gzip -1 > "$B/dom0-blk-add.cpio.gz")
 	cat "$OUT/dom0.cpio.gz" "$B/dom0-blk-add.cpio.gz" > "$OUT/dom0-blk.cpio.gz"
 	echo "qemu-storage-daemon in dom0-blk; runtime closure (all present):$seen"

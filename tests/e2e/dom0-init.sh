@@ -15,6 +15,16 @@
 # reads and writes /dev/vda (domU-init.sh), and after each xl destroy dom0 prints the md5s
 # of the image's regions again and checks that both back-ends still run. Their logs are
 # printed at the end as "QSD| " and "VHUB| " lines.
+# The PCI round (e2e.pci=1, after the blk rounds, same image and qemu-storage-daemon): a
+# virtio-blk device on virtio-pci. dom0 writes the guest's partial device tree with
+# `xvdm dtb --config /etc/xvdm/xvdm-pci.conf --guest domU -o /root/xvdm-pci.dtb`, runs
+# `xl create -p /root/domU-pci.cfg` (paused: nothing may touch the ECAM window before
+# xvdm claims it), starts a second xvdm, `xvdm --config /etc/xvdm/xvdm-pci.conf -v` (static
+# devices, the guest found by name in xenstore), waits for its "ready" line, then
+# `xl unpause`. The domU enumerates the bus, binds virtio_pci and virtio_blk and runs the
+# blk test; dom0 destroys it (timed), expects that xvdm to exit 0 by itself (its only
+# guest is gone), and checks the image as after the other rounds. Markers "E2E: P: ",
+# console "UP| ", that xvdm's log "XVDMP| ".
 # Kernel cmdline knobs (dom0 bootargs):
 #   e2e.test=rng|blk   the scenario (default rng); blk: e2e.rounds=1 is qemu-storage-daemon
 #                      (shadow) only
@@ -27,6 +37,10 @@
 #   e2e.logmax=N       print at most N lines of xvdm's log, half from each end
 #                      (default 600; 0 = all)
 #   e2e.debug=1        run xvdm with -v -v (debug log) instead of -v
+#   e2e.pci=1          (blk test) then the PCI round; e2e.rounds=0 e2e.pci=1: the PCI
+#                      round alone
+#   e2e.live=1         PCI round: relay the domU's console ("LU| ") and xvdm's log ("LX| ")
+#                      as they are written (for a guest that hangs)
 #   e2e.shell=1        drop to an interactive shell at the end instead of powering off
 /bin/busybox --install -s
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -58,9 +72,11 @@ blk)
 	;;
 esac
 ROUNDS=${ROUNDS:-2}
+PCI=$(arg e2e.pci)
+[ "$TEST" = blk ] || PCI=0
 CON=/var/log/xen/console/guest-domU.log
 XLOG=/var/log/xvdm.log
-say "test $TEST: $CFGS, $XCONF, $ROUNDS round(s)"
+say "test $TEST: $CFGS, $XCONF, $ROUNDS round(s)$([ "$PCI" = 1 ] && echo ", then the PCI round")"
 
 for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc loop; do
 	modprobe $m || say "modprobe $m failed"
@@ -160,11 +176,12 @@ fi
 
 XVDM_PID=
 XL_EXTRA=
+V=-v
+[ "$(arg e2e.debug)" = 1 ] && V="-v -v"
+[ "$DM" = xvdm ] || PCI=0
 case $DM in
 xvdm)
 	if [ -x /usr/bin/xvdm ]; then
-		V=-v
-		[ "$(arg e2e.debug)" = 1 ] && V="-v -v"
 		# shellcheck disable=SC2086
 		xvdm --watch --config $XCONF $V > "$XLOG" 2>&1 &
 		XVDM_PID=$!
@@ -201,6 +218,41 @@ fake)
 	;;
 esac
 
+# domu_console TAG PREFIX: wait (WAIT s) for the domU's END marker in its console log from
+# byte $off on, or for the domain to go away, then relay the console as "PREFIX| " lines
+domu_console() {
+	seen=0
+	i=0
+	while [ $i -lt $((WAIT * 5)) ]; do
+		# a new domain with the same name appends to the same console log
+		[ "$(stat -c %s $CON 2>/dev/null || echo 0)" -lt "$off" ] && off=0
+		if tail -c +$((off + 1)) $CON 2>/dev/null | grep -q 'DOMU: END'; then seen=1; break; fi
+		xl list domU >/dev/null 2>&1 || break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	if [ $seen = 1 ]; then
+		say "$1: domU END marker after $(since $T0) s"
+	else
+		say "$1: NO domU END marker after $(since $T0) s"
+	fi
+	say "$1: ---- domU console ----"
+	tail -c +$((off + 1)) $CON 2>/dev/null | tr -d '\r' | sed "s/^/$2| /"
+	say "$1: ---- end of domU console ----"
+}
+
+# print_log FILE PREFIX: at most LOGMAX lines of a log, half from each end
+print_log() {
+	lines=$(wc -l < "$1")
+	if [ "$LOGMAX" = 0 ] || [ "$lines" -le "$LOGMAX" ]; then
+		tr -d '\r' < "$1" | sed "s/^/$2| /"
+	else
+		head -n $((LOGMAX / 2)) "$1" | tr -d '\r' | sed "s/^/$2| /"
+		echo "$2| ... $((lines - LOGMAX / 2 * 2)) lines left out (e2e.logmax=0 prints all) ..."
+		tail -n $((LOGMAX / 2)) "$1" | tr -d '\r' | sed "s/^/$2| /"
+	fi
+}
+
 # round N: create, wait for the domU's END marker, relay its console, destroy (timed)
 round() {
 	n=$1
@@ -219,24 +271,7 @@ round() {
 	domid=$(xl domid domU)
 	say "R$n: domid $domid"
 	[ "$n" = 1 ] && xenstore-ls -f /local/domain/0/backend/virtio_disk 2>/dev/null | sed 's/^/E2E: R1: xs: /'
-	seen=0
-	i=0
-	while [ $i -lt $((WAIT * 5)) ]; do
-		# a new domain with the same name appends to the same console log
-		[ "$(stat -c %s $CON 2>/dev/null || echo 0)" -lt "$off" ] && off=0
-		if tail -c +$((off + 1)) $CON 2>/dev/null | grep -q 'DOMU: END'; then seen=1; break; fi
-		xl list domU >/dev/null 2>&1 || break
-		sleep 0.2
-		i=$((i + 1))
-	done
-	if [ $seen = 1 ]; then
-		say "R$n: domU END marker after $(since $T0) s"
-	else
-		say "R$n: NO domU END marker after $(since $T0) s"
-	fi
-	say "R$n: ---- domU console ----"
-	tail -c +$((off + 1)) $CON 2>/dev/null | tr -d '\r' | sed "s/^/U$n| /"
-	say "R$n: ---- end of domU console ----"
+	domu_console "R$n" "U$n"
 	xl list
 	T1=$(up)
 	say "R$n: xl destroy domU at uptime $T1 s"
@@ -273,11 +308,88 @@ round() {
 	if [ "$TEST" = blk ]; then blk_after "R$n: after destroy"; fi
 }
 
+# The PCI round (e2e.pci=1): see the header. Label P, console "UP| ".
+PCONF=/etc/xvdm/xvdm-pci.conf PCFG=/root/domU-pci.cfg PDTB=/root/xvdm-pci.dtb
+PLOG=/var/log/xvdm-pci.log
+pci_round() {
+	say "P: PCI round: $PCFG, $PCONF"
+	T0=$(up)
+	xvdm dtb --config $PCONF --guest domU -o $PDTB
+	rc=$?
+	say "P: xvdm dtb --config $PCONF --guest domU -o $PDTB: rc $rc, $(stat -c %s $PDTB 2>/dev/null || echo no) bytes, md5 $(md5sum < $PDTB 2>/dev/null | cut -d' ' -f1) ($(since $T0) s)"
+	off=$(stat -c %s $CON 2>/dev/null || echo 0)
+	T0=$(up)
+	say "P: xl create -p $PCFG at uptime $T0 s"
+	xl $XLV create -p $PCFG
+	rc=$?
+	if [ $rc != 0 ]; then
+		say "P: xl create -p FAILED (rc $rc)"
+		tail -20 /var/log/xen/xl-domU.log 2>/dev/null
+		return 1
+	fi
+	domid=$(xl domid domU)
+	say "P: xl create -p returned after $(since $T0) s: domid $domid, state $(xl list domU | awk 'NR == 2 {print $5}')"
+	T1=$(up)
+	# shellcheck disable=SC2086
+	xvdm --config $PCONF $V > $PLOG 2>&1 &
+	PX_PID=$!
+	say "P: started: xvdm --config $PCONF $V (log $PLOG)"
+	i=0
+	while ! grep -q ' ready$' $PLOG && [ $i -lt 400 ] && alive $PX_PID; do sleep 0.05; i=$((i + 1)); done
+	if grep -q ' ready$' $PLOG && alive $PX_PID; then
+		say "P: xvdm ready $(since $T1) s after start (pid $PX_PID)"
+		LIVE=""
+		if [ "$(arg e2e.live)" = 1 ]; then
+			tail -c +$((off + 1)) -f $CON | sed 's/^/LU| /' &
+			LIVE="$LIVE $!"
+			tail -n +1 -f $PLOG | sed 's/^/LX| /' &
+			LIVE="$LIVE $!"
+		fi
+		xl unpause domU
+		say "P: xl unpause domU rc $? at uptime $(up) s"
+		domu_console P UP
+		# shellcheck disable=SC2086
+		[ -n "$LIVE" ] && kill $LIVE 2>/dev/null
+	else
+		alive $PX_PID || { wait $PX_PID; say "P: xvdm exited at start-up with status $?"; }
+		say "P: xvdm NOT ready after $(since $T1) s: the guest stays paused"
+	fi
+	xl list
+	T1=$(up)
+	say "P: xl destroy domU at uptime $T1 s"
+	xl destroy domU
+	rc=$?
+	say "P: xl destroy rc=$rc took $(since $T1) s"
+	# its only guest is gone: xvdm --config exits by itself
+	i=0
+	while alive $PX_PID && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	how="by itself"
+	if alive $PX_PID; then
+		say "P: xvdm still running $(since $T1) s after xl destroy: SIGTERM"
+		kill -TERM $PX_PID
+		how="after SIGTERM"
+	fi
+	wait $PX_PID
+	say "P: xvdm exit status $? $how, $(since $T1) s after xl destroy"
+	if [ -n "$QSD_PID" ]; then
+		if alive $QSD_PID; then
+			say "P: qemu-storage-daemon still running after xl destroy (pid $QSD_PID)"
+		else
+			say "P: qemu-storage-daemon NOT running after xl destroy"
+		fi
+	fi
+	blk_after "P: after destroy"
+	say "P: ---- xvdm log ($(wc -l < $PLOG) lines) ----"
+	print_log $PLOG XVDMP
+	say "P: ---- end of xvdm log ----"
+}
+
 r=1
 while [ $r -le "$ROUNDS" ]; do
 	round $r
 	r=$((r + 1))
 done
+[ "$PCI" = 1 ] && pci_round
 
 if [ -n "$XVDM_PID" ]; then
 	if alive $XVDM_PID; then
@@ -293,15 +405,8 @@ if [ -n "$XVDM_PID" ]; then
 		wait $XVDM_PID
 		say "xvdm had already exited with status $?"
 	fi
-	lines=$(wc -l < $XLOG)
-	say "---- xvdm log ($lines lines) ----"
-	if [ "$LOGMAX" = 0 ] || [ "$lines" -le "$LOGMAX" ]; then
-		tr -d '\r' < $XLOG | sed 's/^/XVDM| /'
-	else
-		head -n $((LOGMAX / 2)) $XLOG | tr -d '\r' | sed 's/^/XVDM| /'
-		echo "XVDM| ... $((lines - LOGMAX / 2 * 2)) lines left out (e2e.logmax=0 prints all) ..."
-		tail -n $((LOGMAX / 2)) $XLOG | tr -d '\r' | sed 's/^/XVDM| /'
-	fi
+	say "---- xvdm log ($(wc -l < $XLOG) lines) ----"
+	print_log $XLOG XVDM
 	say "---- end of xvdm log ----"
 fi
 if [ -n "$QSD_PID" ]; then

@@ -7,7 +7,12 @@
 # O_DIRECT), write 1 MiB of random bytes at 5 MiB
 # (O_DIRECT, then fsync: a flush), drop the page cache, read the window back (O_DIRECT) and
 # compare md5s. dom0 compares these md5s with its own of the image file.
-# Knobs (domU cmdline, xl "extra="): e2e.test=rng|blk (default rng); e2e.dry=1 never
+# e2e.test=pci (domU-pci.cfg, the PCI round): no virtio-mmio; the kernel's built-in
+# pci-host-generic driver finds xvdm's host bridge in the device tree (/passthrough/pcie@*,
+# from xvdm dtb) and enumerates bus 0 through ECAM at boot. Print the DT node, the bus and
+# its devices (vendor, device, class, IRQ, BARs, driver) from /sys, load virtio_pci and
+# virtio_blk, then the same /dev/vda test as blk, then the INTx line in /proc/interrupts.
+# Knobs (domU cmdline, xl "extra="): e2e.test=rng|blk|pci (default rng); e2e.dry=1 never
 # touches the virtio-mmio window (without an ioreq server Xen injects a data abort into the
 # domU): only checks that the device-tree node and the modules are there and that
 # virtio_rng (or virtio_blk) loads.
@@ -70,6 +75,33 @@ blk_test() {
 	grep -v records /tmp/dd.err | sed 's/^/DOMU: dd: /'
 }
 
+# pci_devices: one line per PCI function Linux found (lspci's view, from /sys)
+pci_devices() {
+	for d in /sys/bus/pci/devices/*; do
+		[ -e "$d" ] || { echo "DOMU: pci: NO PCI device in /sys/bus/pci/devices"; continue; }
+		drv=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)
+		bars=$(awk '$1 != "0x0000000000000000" {printf "%s%d=%s-%s", s, NR - 1, $1, $2; s = " "}' "$d/resource")
+		echo "DOMU: pci: $(basename "$d"): vendor $(cat "$d/vendor") device $(cat "$d/device")" \
+			"class $(cat "$d/class") irq $(cat "$d/irq") driver ${drv:-none} BARs ${bars:-none}"
+	done
+}
+pci_probe() {
+	for n in /proc/device-tree/passthrough/pcie@*; do
+		[ -d "$n" ] || { echo "DOMU: pci: NO /passthrough/pcie@* node in the device tree"; continue; }
+		echo "DOMU: pci: DT node $n compatible=$(cat "$n/compatible")" \
+			"reg=$(hexdump -v -e '4/1 "%02x" " "' "$n/reg")" \
+			"bus-range=$(hexdump -v -e '4/1 "%02x" " "' "$n/bus-range")" \
+			"interrupt-map entries=$(($(stat -c %s "$n/interrupt-map") / 32))"
+	done
+	for b in /sys/class/pci_bus/*; do
+		[ -e "$b" ] || { echo "DOMU: pci: NO PCI bus (the host bridge was not found)"; continue; }
+		echo "DOMU: pci: bus $(basename "$b") under $(readlink -f "$b/device" | sed 's|/sys/devices/||')"
+	done
+	dmesg | grep -E 'SPIs implemented|pci-host-generic|pci_bus|pci 0000|PCI host|ECAM' | sed 's/^/DOMU: pci: dmesg: /'
+	pci_devices
+	modprobe virtio_pci && echo "DOMU: virtio_pci loaded"
+}
+
 if grep -q 'e2e.dry=1' /proc/cmdline; then
 	if [ "$TEST" = blk ]; then
 		modprobe virtio_blk && echo "DOMU: DRY: virtio_blk loaded (virtio_mmio not loaded)"
@@ -80,8 +112,12 @@ if grep -q 'e2e.dry=1' /proc/cmdline; then
 	echo "DOMU: DRY: rng_current = $(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)"
 else
 	T0=$(up)
-	modprobe virtio_mmio && echo "DOMU: virtio_mmio loaded"
-	if [ "$TEST" = blk ]; then
+	if [ "$TEST" = pci ]; then
+		pci_probe
+	else
+		modprobe virtio_mmio && echo "DOMU: virtio_mmio loaded"
+	fi
+	if [ "$TEST" = blk ] || [ "$TEST" = pci ]; then
 		modprobe virtio_blk && echo "DOMU: virtio_blk loaded"
 	else
 		modprobe virtio_rng && echo "DOMU: virtio_rng loaded"
@@ -94,8 +130,15 @@ else
 		echo "DOMU: $(basename "$d"): device $(cat "$d/device") vendor $(cat "$d/vendor")" \
 			"status $(cat "$d/status" 2>/dev/null) driver ${drv:-none}"
 	done
-	if [ "$TEST" = blk ]; then
+	if [ "$TEST" = pci ]; then
+		pci_devices
+		for d in /sys/bus/virtio/devices/virtio*; do
+			[ -e "$d" ] && echo "DOMU: pci: $(basename "$d") is on $(readlink -f "$d" | sed 's|/sys/devices/||')"
+		done
+	fi
+	if [ "$TEST" = blk ] || [ "$TEST" = pci ]; then
 		blk_test
+		[ "$TEST" = pci ] && grep -E 'virtio|CPU' /proc/interrupts | tr -s ' ' | sed 's/^/DOMU: pci: interrupts: /'
 		dmesg | grep -E 'virtio|vda|blk|I/O error|abort|Unable to handle|Internal error|Oops|BUG' |
 			tail -20 | sed 's/^/DOMU: dmesg: /'
 		echo "DOMU: END at uptime $(up) s"

@@ -12,6 +12,12 @@
 # back-end maps guest RAM itself). Each time the domU reads all of /dev/vda, writes 1 MiB and
 # reads it back; after xl destroy, dom0's md5s of the image file must match what the domU
 # read and wrote.
+# The blk boot then runs the PCI round: the same device through virtio-pci instead. dom0
+# writes the guest's partial device tree with `xvdm dtb` (a pci-host-ecam-generic node),
+# creates the domU paused with it (domU-pci.cfg: device_tree=, vuart="sbsa_uart" for the
+# SPIs), starts `xvdm --config xvdm-pci.conf` (xvdm is the guest's PCI host bridge), then
+# unpauses it; the domU's Linux enumerates the bus, virtio_pci binds 1af4:1042, and
+# virtio_blk reads and writes /dev/vda with INTx interrupts; the data is checked as above.
 #
 # Usage: tests/e2e/e2e.sh [--dry-run] [--demo]
 #   --dry-run  boot with a fake backend (a shell loop doing only libxl's xenstore handshake)
@@ -19,10 +25,12 @@
 #              lab itself (images, toolstack, domU boot, modules, create/destroy rounds);
 #              an xvdm build failure is reported but does not stop it.
 #   --demo     at the end, also print the domU console and an excerpt of xvdm's log.
-# Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS (any of "rng blk dry
+# Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS (any of "rng blk pci dry
 #      blk-dry", one boot each; default "rng blk"; blk-dry = the blk lab with the fake backend:
-#      qemu-storage-daemon comes up, the domU only loads virtio_blk), BLK_ROUNDS (default 2;
-#      1 = only the qemu-storage-daemon/shadow round),
+#      qemu-storage-daemon comes up, the domU only loads virtio_blk; pci = the blk lab with
+#      the PCI round alone), BLK_ROUNDS (default 2;
+#      1 = only the qemu-storage-daemon/shadow round), PCI_ROUND (default 1; 0 = the blk
+#      boot without its PCI round),
 #      SKIP_FETCH=1, TIMEOUT (per boot, default 900 s), DESTROY_MAX (s, default 9.5),
 #      E2E_ARGS (extra dom0 knobs, e.g. "e2e.shell=1 e2e.logmax=0"), VERBOSE=1 (build
 #      output on the terminal; otherwise in $WORK/logs/), INTERACTIVE=1 (build, then boot
@@ -45,8 +53,9 @@ done
 TIMEOUT=${TIMEOUT:-900}
 DESTROY_MAX=${DESTROY_MAX:-9.5}
 BLK_ROUNDS=${BLK_ROUNDS:-2}
+PCI_ROUND=${PCI_ROUND:-1}
 # qemu-storage-daemon and the dom0-blk image only when a blk test runs
-case " $TESTS " in *" blk "* | *" blk-dry "*) export WITH_BLK=1 ;; *) export WITH_BLK=0 ;; esac
+case " $TESTS " in *" blk "* | *" blk-dry "* | *" pci "*) export WITH_BLK=1 ;; *) export WITH_BLK=0 ;; esac
 mkdir -p "$WORK/logs"
 T=$WORK/timings.txt
 : > "$T"
@@ -89,7 +98,7 @@ if phase cross-build "$HERE/cross-build.sh"; then
 else
 	have_xvdm=0
 	case " $TESTS " in
-	*" rng "* | *" blk "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
+	*" rng "* | *" blk "* | *" pci "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
 	esac
 	echo "                 (dry run: going on without xvdm)"
 	rm -f "$WORK/out/xvdm-arm64"
@@ -99,12 +108,14 @@ REQUIRE_XVDM=$have_xvdm phase build-images "$HERE/build-images.sh" || { ko "buil
 if [ "${INTERACTIVE:-0}" = 1 ]; then
 	dm=xvdm test=rng
 	case $TESTS in dry | blk-dry) dm=fake ;; esac
-	case $TESTS in blk | blk-dry)
+	extra=""
+	case $TESTS in blk | blk-dry | pci)
 		test=blk
 		export DOM0_INITRD=$WORK/out/dom0-blk.cpio.gz ;;
 	esac
+	case $TESTS in blk) extra="e2e.pci=$PCI_ROUND" ;; pci) extra="e2e.rounds=0 e2e.pci=1" ;; esac
 	# shellcheck disable=SC2086
-	exec "$HERE/run-qemu.sh" e2e.dm=$dm e2e.test=$test ${E2E_ARGS:-}
+	exec "$HERE/run-qemu.sh" e2e.dm=$dm e2e.test=$test $extra ${E2E_ARGS:-}
 fi
 
 # boot NAME INITRD KNOBS...: one QEMU boot (never two at once: 2-core machine)
@@ -130,14 +141,15 @@ line() { grep -a -m1 -- "$1" "$CLEAN"; }
 expect() { # description grep-pattern
 	if grep -aq -- "$2" "$CLEAN"; then ok "$1"; else ko "$1   (no line matching: $2)"; fi
 }
-destroy_check() { # round
-	local l s
-	l=$(line "E2E: R$1: xl destroy rc=")
+destroy_check() { # round (a number, or P for the PCI round)
+	local l s r=R$1
+	[ "$1" = P ] && r=P
+	l=$(line "E2E: $r: xl destroy rc=")
 	s=$(echo "$l" | sed -n 's/.*took \([0-9.]*\) s.*/\1/p')
 	if [ -n "$s" ] && echo "$l" | grep -q 'rc=0 ' && awk "BEGIN{exit !($s < $DESTROY_MAX)}"; then
-		ok "R$1: xl destroy took $s s (limit $DESTROY_MAX s; libxl gives up after 10 s)"
+		ok "$r: xl destroy took $s s (limit $DESTROY_MAX s; libxl gives up after 10 s)"
 	else
-		ko "R$1: xl destroy fast and clean   (${l:-no xl destroy line})"
+		ko "$r: xl destroy fast and clean   (${l:-no xl destroy line})"
 	fi
 }
 domid_check() {
@@ -214,9 +226,77 @@ blk_round() {
 	expect "R$r: dom0 after destroy: the rest of the image is unchanged (cmp)" \
 		"E2E: blk: R$r: after destroy: .*; the rest is unchanged (cmp)"
 }
+# pci_round: the PCI round's checks (dom0-init.sh's "E2E: P: " lines, the domU's "UP| "
+# console, the PCI xvdm's "XVDMP| " log). The image checks are blk_round's: the domU must
+# read what the last round left in the window.
+pci_round() {
+	local d size init pre post rd wr irq n w
+	d=$(line "E2E: P: xl create -p returned" | sed -n 's/.*domid \([0-9]*\).*/\1/p')
+	size=$(line "E2E: blk: image " | sed -n 's/.* size \([0-9]*\) bytes.*/\1/p')
+	init=$(line "E2E: blk: initial: md5")
+	pre=$(grep -a "E2E: blk: R[0-9]*: after destroy: md5" "$CLEAN" | tail -1)
+	[ -n "$pre" ] || pre=$init
+	post=$(line "E2E: blk: P: after destroy: md5")
+	rd=$(line "^UP| DOMU: RESULT: read [0-9]* MiB of /dev/vda")
+	wr=$(line "^UP| DOMU: RESULT: wrote ")
+	expect "P: xvdm dtb --config xvdm-pci.conf --guest domU wrote the partial device tree in dom0" \
+		"E2E: P: xvdm dtb .*: rc 0, [0-9]* bytes"
+	expect "P: xl create -p domU-pci.cfg (device_tree=, vuart=sbsa_uart): domain created paused" \
+		"E2E: P: xl create -p returned .*, state --p---"
+	expect "P: xvdm --config xvdm-pci.conf ready (the guest named domU found in xenstore), then xl unpause" \
+		"E2E: P: xl unpause domU rc 0"
+	expect "P: xvdm is dom${d:-?}'s PCI host bridge: ECAM at 0x33000000 claimed, INTx on SPIs 44-47" \
+		"^XVDMP| .* dom${d:-?}: PCI host bridge, ECAM at 0x33000000, .*INTx on SPIs 44-47"
+	expect "P: xvdm serves vhost-user-blk on virtio-pci 0000:00:01.0, INTA on SPI 45" \
+		"^XVDMP| .* dom${d:-?}/vhost-user-blk0: vhost-user-blk on virtio-pci 0000:00:01.0, INTA on SPI 45"
+	expect "P: xvdm connected it to qemu-storage-daemon in mem=shadow" \
+		"^XVDMP| .* vhu: dom${d:-?}/vhost-user-blk0: back-end ready (shadow,"
+	expect "P: domU's vGIC has 32 SPIs (vuart=sbsa_uart: libxl asks for 1, Xen rounds up to 32), so SPIs 44-47 exist" \
+		"^UP| DOMU: pci: dmesg: .*GICv3: 32 SPIs implemented"
+	expect "P: domU device tree has xvdm dtb's /passthrough/pcie@33000000, compatible pci-host-ecam-generic" \
+		"^UP| DOMU: pci: DT node /proc/device-tree/passthrough/pcie@33000000 compatible=pci-host-ecam-generic "
+	expect "P: domU's Linux found the host bridge: PCI bus 0000:00 on the platform device 33000000.pcie" \
+		"^UP| DOMU: pci: bus 0000:00 under platform/passthrough/33000000.pcie/"
+	expect "P: domU enumerated 0000:00:01.0 = 1af4:1042 (virtio-blk, modern) with its BARs assigned" \
+		"^UP| DOMU: pci: 0000:00:01.0: vendor 0x1af4 device 0x1042 .* BARs [0-9]"
+	expect "P: virtio_pci bound 0000:00:01.0" "^UP| DOMU: pci: 0000:00:01.0: vendor 0x1af4 device 0x1042 .* driver virtio-pci "
+	expect "P: domU probed virtio0 = DeviceID 2 (block) on 0000:00:01.0, bound to virtio_blk" \
+		"^UP| DOMU: virtio0: device 0x0002 .*driver virtio_blk"
+	expect "P: /dev/vda is as large as dom0's image (${size:-unknown} bytes)" "^UP| DOMU: RESULT: /dev/vda size ${size:-unknown} bytes"
+	if [ -n "$(md5 before "$rd")" ] && [ "$(md5 before "$rd")" = "$(md5 before "$init")" ] &&
+		[ "$(md5 window "$rd")" = "$(md5 window "$pre")" ] && [ "$(md5 after "$rd")" = "$(md5 after "$init")" ]; then
+		ok "P: md5s of all of /dev/vda read in the domU = dom0's md5s of the image (window $(md5 window "$rd"))"
+	else
+		ko "P: md5s of all of /dev/vda read in the domU = dom0's md5s of the image   (domU: ${rd:-no line}; dom0: ${init:-no line}; ${pre:-no line})"
+	fi
+	expect "P: the domU wrote 1 MiB at 5 MiB with O_DIRECT and fsync (dd rc 0)" "^UP| DOMU: RESULT: wrote .*dd rc 0,"
+	expect "P: the domU read the window back (O_DIRECT, page cache dropped): same md5" "^UP| DOMU: RESULT: read back .* = written"
+	# /proc/interrupts (busybox tr -s): "IRQ: COUNT GICv3 45 Level virtio0"
+	irq=$(line "^UP| DOMU: pci: interrupts: .* GICv3 45 Level .*virtio0")
+	n=$(echo "$irq" | awk '{print $6}')
+	if [ -n "$n" ] && [ "$n" -gt 0 ] 2>/dev/null; then
+		ok "P: virtio0's interrupts arrived as INTx on SPI 45 (level): $n in /proc/interrupts"
+	else
+		ko "P: virtio0's interrupts arrived as INTx on SPI 45   (${irq:-no /proc/interrupts line for GICv3 45 Level virtio0})"
+	fi
+	# Linux's virtio_pci is the first real driver of the transport: anything xvdm dropped or
+	# refused (a bad access, a failed INTx, a bad descriptor chain) is a warning
+	w=$(grep -a '^XVDMP| .* warning: ' "$CLEAN" | head -3)
+	if [ -z "$w" ]; then ok "P: xvdm logged no warning (no guest access dropped, no INTx failure)"; else ko "P: xvdm logged warnings: $w"; fi
+	destroy_check P
+	expect "P: xvdm exited 0 by itself after xl destroy (its only guest was gone)" "E2E: P: xvdm exit status 0 by itself"
+	expect "P: qemu-storage-daemon still running after xl destroy" "E2E: P: qemu-storage-daemon still running"
+	if [ -n "$(md5 md5 "$wr")" ] && [ "$(md5 md5 "$wr")" = "$(md5 window "$post")" ]; then
+		ok "P: dom0 after destroy: the image's 1 MiB at 5 MiB has the md5 the domU wrote ($(md5 window "$post"))"
+	else
+		ko "P: dom0 after destroy: the image's 1 MiB at 5 MiB has the md5 the domU wrote   (domU: ${wr:-no line}; dom0: ${post:-no line})"
+	fi
+	expect "P: dom0 after destroy: the rest of the image is unchanged (cmp)" \
+		"E2E: blk: P: after destroy: .*; the rest is unchanged (cmp)"
+}
 no_crash() {
 	local bad
-	bad=$(grep -a -E '^U[0-9]\| .*(Unable to handle kernel|Internal error|Oops|Kernel panic|Call trace)|Xen BUG|Panic on CPU|FATAL PAGE FAULT' "$CLEAN" | head -3)
+	bad=$(grep -a -E '^U[0-9P]\| .*(Unable to handle kernel|Internal error|Oops|Kernel panic|Call trace)|Xen BUG|Panic on CPU|FATAL PAGE FAULT' "$CLEAN" | head -3)
 	if [ -z "$bad" ]; then ok "no kernel oops, data abort or Xen crash in the serial log"; else ko "crash in the serial log: $bad"; fi
 }
 
@@ -245,7 +325,7 @@ for t in $TESTS; do
 		expect "dom0 finished and powered off" "E2E: dom0 done"
 		;;
 	blk)
-		boot blk dom0-blk.cpio.gz e2e.dm=xvdm e2e.test=blk e2e.rounds="$BLK_ROUNDS"
+		boot blk dom0-blk.cpio.gz e2e.dm=xvdm e2e.test=blk e2e.rounds="$BLK_ROUNDS" e2e.pci="$PCI_ROUND"
 		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
 		expect "qemu-storage-daemon (Debian arm64) exports /root/disk.raw on /run/vub.sock" \
 			"E2E: qsd: socket /run/vub.sock appeared"
@@ -256,9 +336,20 @@ for t in $TESTS; do
 			blk_round "$r"
 			[ "$r" = 2 ] && domid_check
 		done
+		[ "$PCI_ROUND" = 1 ] && pci_round
 		expect "xvdm exited with status 0 on SIGTERM" "E2E: xvdm exit status 0 "
 		expect "qemu-storage-daemon exited with status 0 on SIGTERM" "E2E: qsd: exit status 0 "
 		expect "vhub-blk exited with status 0 on SIGTERM" "E2E: vhub: exit status 0 "
+		no_crash
+		expect "dom0 finished and powered off" "E2E: dom0 done"
+		;;
+	pci)
+		boot pci dom0-blk.cpio.gz e2e.dm=xvdm e2e.test=blk e2e.rounds=0 e2e.pci=1
+		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
+		expect "qemu-storage-daemon (Debian arm64) exports /root/disk.raw on /run/vub.sock" \
+			"E2E: qsd: socket /run/vub.sock appeared"
+		pci_round
+		expect "qemu-storage-daemon exited with status 0 on SIGTERM" "E2E: qsd: exit status 0 "
 		no_crash
 		expect "dom0 finished and powered off" "E2E: dom0 done"
 		;;
@@ -299,7 +390,7 @@ for t in $TESTS; do
 		;;
 	*) ko "unknown test $t" ;;
 	esac
-	grep -a -E 'E2E: (toolstack up|qsd: socket|vhub: socket|R[0-9]: (xl create returned|domU END marker|NO domU|xl destroy rc))|^U[0-9]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
+	grep -a -E 'E2E: (toolstack up|qsd: socket|vhub: socket|(R[0-9]|P): (xl create returned|xl create -p returned|xvdm ready|domU END marker|NO domU|xl destroy rc|xvdm exit))|^U[0-9P]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
 	handshakes
 	echo "    timings: $(tail -1 "$LOG.time" 2>/dev/null)"
 
