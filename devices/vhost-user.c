@@ -75,9 +75,14 @@ static void compute_offer(struct vhu_dev *v)
 	} else {
 		f |= be &
 		     ((1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX));
-		/* FACTS 12: ACCESS_PLATFORM only for grant mappings */
+		/*
+		 * FACTS 12: ACCESS_PLATFORM only for grant mappings. There the guest must
+		 * see it (Linux's virtio core fails a device without it when the platform
+		 * restricts memory access, as Xen grant DMA does); the back-end gets it
+		 * only if it offered it (vhu_backend_features).
+		 */
 		if (v->o.xen_flags & GMEM_XEN_GRANT)
-			f |= be & (1ULL << VIRTIO_F_ACCESS_PLATFORM);
+			f |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
 	}
 	v->offered = f;
 }
@@ -638,7 +643,8 @@ static int parse_flags(struct vhu_dev *v, GHashTable *opts, GError **error)
 		v->o.xen_flags = (uint32_t)n;
 	s = g_hash_table_lookup(opts, "mem");
 	if (!s || !strcmp(s, "auto"))
-		v->o.mem = VHU_MEM_AUTO;
+		/* grant addresses are the back-end's to map: there is no shadow of them */
+		v->o.mem = v->o.xen_flags & GMEM_XEN_GRANT ? VHU_MEM_XEN_MMAP : VHU_MEM_AUTO;
 	else if (!strcmp(s, "xen-mmap"))
 		v->o.mem = VHU_MEM_XEN_MMAP;
 	else if (!strcmp(s, "shadow"))
@@ -646,6 +652,13 @@ static int parse_flags(struct vhu_dev *v, GHashTable *opts, GError **error)
 	else {
 		g_set_error(error, VDEV_ERROR, EINVAL, "%s: mem=%s (want auto, xen-mmap or shadow)",
 			    v->vdev.name, s);
+		return -EINVAL;
+	}
+	if (v->o.mem == VHU_MEM_SHADOW && (v->o.xen_flags & GMEM_XEN_GRANT)) {
+		g_set_error(error, VDEV_ERROR, EINVAL,
+			    "%s: mem=shadow cannot serve grant mappings (xen-grant/xen-flags): "
+			    "xvdm's copies cannot follow grant addresses yet; use mem=xen-mmap",
+			    v->vdev.name);
 		return -EINVAL;
 	}
 	return 0;

@@ -159,6 +159,25 @@ static gboolean call_cb(gint fd, GIOCondition cond, gpointer data)
 
 /* --- memory tables --- */
 
+/*
+ * Grant mappings: the guest's rings and buffers hold (grant_ref << 12 | offset) with
+ * bit 63 set (Linux drivers/xen/grant-dma-ops.c, XEN_GRANT_DMA_ADDR_OFF). rust-vmm's
+ * vm-memory (src/mmap/xen.rs, MmapXenGrant) maps ((addr & ~bit 63) >> 12) as the grant
+ * reference of the region's domid, on demand with NO_ADVANCE_MAP: one region over the
+ * whole grant-reference space (2^32 refs of 4 KiB) translates every such address.
+ */
+#define GRANT_ADDR_OFF	 (1ULL << 63)
+#define GRANT_SPACE_SIZE (1ULL << 44)
+
+static int mem_banks(struct vhu_dev *v, struct gmem_region *banks)
+{
+	if (v->o.xen_flags & GMEM_XEN_GRANT) {
+		banks[0] = (struct gmem_region){ .gpa = GRANT_ADDR_OFF, .size = GRANT_SPACE_SIZE };
+		return 1;
+	}
+	return gmem_regions(v->vdev.mem, banks, VHU_MAX_REGIONS);
+}
+
 static int mem_table_xen(struct vhu_dev *v)
 {
 	struct gmem_region banks[VHU_MAX_REGIONS];
@@ -166,7 +185,7 @@ static int mem_table_xen(struct vhu_dev *v)
 	int fds[VHU_MAX_REGIONS];
 	int n, i, got = 0, err;
 
-	n = gmem_regions(v->vdev.mem, banks, VHU_MAX_REGIONS);
+	n = mem_banks(v, banks);
 	if (n <= 0)
 		return n < 0 ? n : -ENOMEM;
 	for (i = 0; i < n; i++) {

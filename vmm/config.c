@@ -5,6 +5,7 @@
  *   [xvdm]
  *   backend-domid = 0            the domain xvdm runs in (backend/... paths)
  *   default-slot = rng           device for xl virtio slots no [guest] names
+ *   default-socket = /run/xvdm/%n-%i.sock   vhost-user socket for slots no [guest] names
  *   pci = mode=ecam,irq=44       PCI placement for every guest (vmm/pcicfg.c)
  *
  *   [guest domU]                 a guest by name (or [domain 5] by domid)
@@ -17,7 +18,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <linux/virtio_ids.h>
 
+#include "devices/catalogue.h"
 #include "vmm/vmm.h"
 
 struct vmm_config *vmm_config_new(void)
@@ -44,6 +47,7 @@ void vmm_config_free(struct vmm_config *c)
 	g_ptr_array_set_free_func(c->guests, (GDestroyNotify)guest_config_free);
 	g_ptr_array_free(c->guests, true);
 	g_free(c->default_slot);
+	g_free(c->default_socket);
 	g_free(c);
 }
 
@@ -80,6 +84,12 @@ static bool load_xvdm_group(struct vmm_config *c, GKeyFile *kf, const char *file
 			if (!check_slot_spec(file, "[xvdm] default-slot", v, error))
 				return false;
 			c->default_slot = g_strdup(v);
+		} else if (!strcmp(keys[i], "default-socket")) {
+			if (vmm_socket_pattern_check(v, error) < 0) {
+				g_prefix_error(error, "%s: [xvdm] default-socket: ", file);
+				return false;
+			}
+			c->default_socket = g_strdup(v);
 		} else if (!strcmp(keys[i], "backend-domid")) {
 			char *end = NULL;
 			guint64 n = g_ascii_strtoull(v, &end, 10);
@@ -106,7 +116,7 @@ static bool load_xvdm_group(struct vmm_config *c, GKeyFile *kf, const char *file
 		} else {
 			g_set_error(error, VMM_ERROR, EINVAL,
 				    "%s: [xvdm]: unknown key '%s' (known: backend-domid, "
-				    "default-slot, pci, shm-window)",
+				    "default-slot, default-socket, pci, shm-window)",
 				    file, keys[i]);
 			return false;
 		}
@@ -271,4 +281,133 @@ const struct vmm_guest_config *vmm_config_find_guest(const struct vmm_config *c,
 			return gc;
 	}
 	return NULL;
+}
+
+/* --- the default socket of an xl slot no [guest] names (README "default-socket") --- */
+
+/*
+ * A pattern is an absolute path with %d (domid), %n (guest name), %i (devid), %t (xl
+ * type) and %%. No ',': the path goes into a device spec, where ',' separates keys.
+ */
+int vmm_socket_pattern_check(const char *pattern, GError **error)
+{
+	const char *p;
+
+	if (!pattern || pattern[0] != '/' || strchr(pattern, ',')) {
+		g_set_error(error, VMM_ERROR, EINVAL, "'%s' is not an absolute path without ','",
+			    pattern ? pattern : "");
+		return -EINVAL;
+	}
+	for (p = pattern; *p; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (!*p || !strchr("dnit%", *p)) {
+			g_set_error(error, VMM_ERROR, EINVAL,
+				    "'%s': unknown '%%%.1s' (known: %%d domid, %%n guest name, "
+				    "%%i devid, %%t xl type, %%%%)",
+				    pattern, p);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The guest picks its own name (xenstore /local/domain/N/name is writable by the
+ * guest): only names that cannot leave the directory or inject spec keys are used.
+ */
+static bool safe_component(const char *s)
+{
+	if (!s || !*s || s[0] == '.' || strlen(s) > 64)
+		return false;
+	for (; *s; s++)
+		if (!g_ascii_isalnum(*s) && !strchr("._-", *s))
+			return false;
+	return true;
+}
+
+char *vmm_socket_pattern_expand(const char *pattern, const struct vmm_slot_info *si, GError **error)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	g_autofree char *type = g_strdup(si->xl_type ? si->xl_type : "");
+	const char *p, *val;
+
+	g_strdelimit(type, ",", '-'); /* "virtio,device26" -> "virtio-device26" */
+	for (p = pattern; *p; p++) {
+		if (*p != '%' || !p[1]) {
+			g_string_append_c(out, *p);
+			continue;
+		}
+		p++;
+		if (*p == 'd') {
+			g_string_append_printf(out, "%u", si->domid);
+			continue;
+		}
+		val = *p == 'n' ? si->name : *p == 'i' ? si->devid : *p == 't' ? type : "%";
+		if (*p != '%' && !safe_component(val)) {
+			g_set_error(error, VMM_ERROR, EINVAL,
+				    "dom%u: %%%c of default-socket would be '%s': only letters, "
+				    "digits, '.', '_' and '-' (not first) are used in a path",
+				    si->domid, *p, val ? val : "(unknown)");
+			return NULL;
+		}
+		g_string_append(out, val);
+	}
+	return g_strdup(out->str);
+}
+
+uint32_t vmm_xl_type_device_id(const char *type)
+{
+	guint64 n;
+	char *end = NULL;
+
+	if (!type || !g_str_has_prefix(type, "virtio,device") || !type[13])
+		return 0;
+	n = g_ascii_strtoull(type + 13, &end, 10);
+	return *end || n == 0 || n > 0xffff ? 0 : (uint32_t)n;
+}
+
+/* The vhost-user type for a virtio device id: the named one, else vhost-user-device. */
+static char *default_type(uint32_t device_id, GError **error)
+{
+	const struct vdev_type *const *t;
+
+	if (device_id == VIRTIO_ID_FS || device_id == VIRTIO_ID_GPU) {
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "virtio device %u needs options of its own (fs: tag=; gpu: its display "
+			    "side channel): name the slot in the config",
+			    device_id);
+		return NULL;
+	}
+	for (t = vdev_types(); *t; t++)
+		if ((*t)->device_id == device_id && g_str_has_prefix((*t)->name, "vhost-user-"))
+			return g_strdup((*t)->name);
+	return g_strdup_printf("vhost-user-device,device-id=%u", device_id);
+}
+
+char *vmm_config_default_spec(const struct vmm_config *c, const struct vmm_slot_info *si,
+			      GError **error)
+{
+	g_autofree char *sock = NULL;
+	g_autofree char *type = NULL;
+
+	if (!c->default_socket) {
+		g_set_error(error, VMM_ERROR, ENOENT, "no [xvdm] default-socket");
+		return NULL;
+	}
+	if (!si->device_id) {
+		g_set_error(error, VMM_ERROR, ENOENT,
+			    "xl type '%s' names no virtio device (write type=virtio,device<N> in "
+			    "the xl config, or name the slot in the xvdm config)",
+			    si->xl_type ? si->xl_type : "?");
+		return NULL;
+	}
+	type = default_type(si->device_id, error);
+	if (!type)
+		return NULL;
+	sock = vmm_socket_pattern_expand(c->default_socket, si, error);
+	if (!sock)
+		return NULL;
+	return g_strdup_printf("%s,socket=%s", type, sock);
 }

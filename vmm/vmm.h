@@ -88,8 +88,9 @@ struct vmm_guest_config {
 };
 
 struct vmm_config {
-	GPtrArray *guests;  /* struct vmm_guest_config * */
-	char *default_slot; /* spec for slots no [guest] names; NULL = refuse them */
+	GPtrArray *guests;    /* struct vmm_guest_config * */
+	char *default_slot;   /* spec for slots no [guest] names; NULL = refuse them */
+	char *default_socket; /* socket pattern for slots no [guest] names; NULL = none */
 	uint32_t backend_domid;
 	bool has_pci;		   /* [xvdm] pci = given */
 	struct vmm_pci_config pci; /* [xvdm] pci =, or the host's defaults */
@@ -100,6 +101,29 @@ struct vmm_config *vmm_config_new(void);
 void vmm_config_free(struct vmm_config *c);
 const struct vmm_guest_config *vmm_config_find_guest(const struct vmm_config *c, const char *name,
 						     uint32_t domid);
+
+/*
+ * An xl virtio slot no [guest] group names gets a vhost-user device on the socket
+ * [xvdm] default-socket names (README "default-socket"). The facts a pattern may use:
+ */
+struct vmm_slot_info {
+	uint32_t domid;	     /* %d */
+	const char *name;    /* %n: the domain's name, NULL if unknown */
+	const char *devid;   /* %i: the xenstore device id */
+	const char *xl_type; /* %t ("," becomes "-"): "virtio_disk", or "virtio,device26" */
+	uint32_t device_id;  /* the virtio device id the slot serves, 0 = unknown */
+};
+
+/* A default-socket pattern: absolute, no ',', only %d %n %i %t %%. */
+int vmm_socket_pattern_check(const char *pattern, GError **error);
+/* The pattern filled in; NULL with *error when a value is unsafe in a path. */
+char *vmm_socket_pattern_expand(const char *pattern, const struct vmm_slot_info *si,
+				GError **error);
+/* "virtio,device26" -> 26; 0 for "virtio,device" and anything else. */
+uint32_t vmm_xl_type_device_id(const char *type);
+/* "vhost-user-<type>,socket=<expanded pattern>"; NULL with *error (ENOENT: no pattern). */
+char *vmm_config_default_spec(const struct vmm_config *c, const struct vmm_slot_info *si,
+			      GError **error);
 
 /* ---- guest device tree (vmm/dtb.c, `xvdm dtb`) ---- */
 

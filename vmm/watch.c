@@ -10,11 +10,14 @@
  *
  * Trust boundary: backend nodes are written by the toolstack in dom0, but the
  * domain's name is the guest's own to change; every value is parsed and checked
- * (base aligned and not overflowing, irq an SPI) and a bad slot is refused with a
- * log line, never a crash. One slot's failure does not affect the others.
+ * (base aligned and not overflowing, irq an SPI, grant_usage 0 or 1; a name goes into
+ * a default-socket path only if it is a plain file name) and a bad slot is refused
+ * with a log line, never a crash. One slot's failure does not affect the others, nor
+ * another guest's.
  */
 #include <errno.h>
 #include <string.h>
+#include <linux/virtio_ids.h>
 
 #include "common/log.h"
 #include "vmm/vmm.h"
@@ -75,27 +78,48 @@ static void slot_free(struct slot *sl)
 	g_free(sl);
 }
 
-/* The device spec for a slot: [guest NAME] slot.<vdev>, else [xvdm] default-slot. */
-static const char *slot_spec(struct vmm *v, uint32_t domid, const char *name, const char *vdev,
-			     const char **ret_where)
+/*
+ * The device spec for a slot, in this order: [guest NAME] slot.<vdev>; [xvdm]
+ * default-socket (a vhost-user device of the slot's type on the socket the pattern
+ * names); [xvdm] default-slot. NULL with *error if none applies.
+ */
+static char *slot_spec(struct vmm *v, const struct vmm_slot_info *si, const char *vdev,
+		       const char **ret_where, GError **error)
 {
-	const struct vmm_guest_config *gc = vmm_config_find_guest(v->config, name, domid);
+	const struct vmm_guest_config *gc = vmm_config_find_guest(v->config, si->name, si->domid);
 	const char *spec = gc && vdev ? g_hash_table_lookup(gc->slots, vdev) : NULL;
+	g_autoptr(GError) err = NULL;
+	char *text;
 
 	*ret_where = "config";
-	if (!spec) {
-		spec = v->config->default_slot;
+	if (spec)
+		return g_strdup(spec);
+	*ret_where = "default-socket";
+	text = vmm_config_default_spec(v->config, si, &err);
+	if (text)
+		return text;
+	if (v->config->default_slot) {
 		*ret_where = "default-slot";
+		return g_strdup(v->config->default_slot);
 	}
-	return spec;
+	if (err->code != ENOENT || v->config->default_socket) {
+		g_propagate_error(error, g_steal_pointer(&err));
+		return NULL;
+	}
+	g_set_error(error, VMM_ERROR, ENOENT,
+		    "no device configured for virtio slot '%s': add 'slot.%s = rng' (or another "
+		    "type) to [guest %s], or set [xvdm] default-socket or default-slot",
+		    vdev ? vdev : si->devid, vdev ? vdev : "<vdev>",
+		    si->name ? si->name : "<name>");
+	return NULL;
 }
 
 /*
- * What xvdm cannot serve yet is refused with a reason: virtio-pci slots, and grant
- * mappings (grant_usage=1: the guest hands out grant references, not guest-physical
- * addresses, which needs a grant-aware memory path).
+ * Only virtio-mmio slots are served. grant_usage=1 (Xen >= 4.18): the guest's driver
+ * puts grant references (bit 63 set, Linux drivers/xen/grant-dma-ops.c) in its rings,
+ * not guest-physical addresses; *ret_grant says so.
  */
-static int slot_check_mode(struct vmm *v, const char *dir, GError **error)
+static int slot_check_mode(struct vmm *v, const char *dir, bool *ret_grant, GError **error)
 {
 	g_autofree char *pt = g_strdup_printf("%s/transport", dir);
 	g_autofree char *pg = g_strdup_printf("%s/grant_usage", dir);
@@ -107,59 +131,115 @@ static int slot_check_mode(struct vmm *v, const char *dir, GError **error)
 			    "%s: transport '%s' is not supported (only mmio)", dir, transport);
 		return -EOPNOTSUPP;
 	}
-	if (grant && strcmp(grant, "0")) {
+	if (grant && strcmp(grant, "0") && strcmp(grant, "1")) {
+		g_set_error(error, VMM_ERROR, EINVAL, "%s: grant_usage '%s' is not 0 or 1", dir,
+			    grant);
+		return -EINVAL;
+	}
+	*ret_grant = grant && !strcmp(grant, "1");
+	return 0;
+}
+
+/*
+ * A grant slot is served zero copy only: the back-end maps the guest's grants itself
+ * (F_XEN_MMAP regions with GRANT|NO_ADVANCE_MAP and a gntdev fd). xvdm's own copies
+ * (built-in devices, mem=shadow) go through guest-physical mappings, which cannot
+ * follow grant references.
+ */
+static int slot_apply_grant(struct vmm_devspec *spec, const char *dir, GError **error)
+{
+	const char *mem = g_hash_table_lookup(spec->opts, "mem");
+	const char *flag = g_hash_table_lookup(spec->opts, "xen-grant");
+
+	if (!g_str_has_prefix(spec->type, "vhost-user-")) {
 		g_set_error(error, VMM_ERROR, EOPNOTSUPP,
-			    "%s: grant_usage=%s is not supported yet: use grant_usage=0 in the xl "
-			    "config (the guest then uses guest-physical addresses)",
-			    dir, grant);
+			    "%s: grant_usage=1 needs a vhost-user device whose back-end maps the "
+			    "guest's grants (mem=xen-mmap); '%s' is served by xvdm itself, which "
+			    "cannot read grant addresses yet: use grant_usage=0 in the xl config",
+			    dir, spec->type);
 		return -EOPNOTSUPP;
 	}
+	if ((mem && strcmp(mem, "xen-mmap") && strcmp(mem, "auto")) ||
+	    (flag && strcmp(flag, "on"))) {
+		g_set_error(
+			error, VMM_ERROR, EOPNOTSUPP,
+			"%s: grant_usage=1 needs mem=xen-mmap and xen-grant=on, the config says "
+			"mem=%s, xen-grant=%s (shadow copies cannot follow grant addresses yet)",
+			dir, mem ? mem : "auto", flag ? flag : "off");
+		return -EOPNOTSUPP;
+	}
+	g_hash_table_replace(spec->opts, g_strdup("mem"), g_strdup("xen-mmap"));
+	if (!g_hash_table_contains(spec->opts, "xen-flags"))
+		g_hash_table_replace(spec->opts, g_strdup("xen-grant"), g_strdup("on"));
 	return 0;
+}
+
+/* The guest's device for a slot, with libxl's placement and the grant mode applied. */
+static struct vmm_devspec *slot_devspec(struct vmm *v, struct slot *sl, const char *dir,
+					const char *vdev, const char *name, char **ret_text,
+					GError **error)
+{
+	g_autofree char *ptype = g_strdup_printf("%s/type", dir);
+	g_autofree char *pbase = g_strdup_printf("%s/base", dir);
+	g_autofree char *pirq = g_strdup_printf("%s/irq", dir);
+	g_autofree char *xl_type = sl->lay->slot_prefix ? xh_xs_read(v->xs, ptype) : NULL;
+	g_autofree char *text = NULL, *full = NULL;
+	struct vmm_slot_info si = { .domid = sl->domid, .name = name, .devid = sl->devid };
+	struct vmm_devspec *spec;
+	const char *where;
+	uint64_t base, irq;
+	bool grant = false;
+	int r;
+
+	if (xh_xs_read_u64(v->xs, pbase, &base) < 0 || xh_xs_read_u64(v->xs, pirq, &irq) < 0) {
+		g_set_error(error, VMM_ERROR, EINVAL, "%s: base or irq missing or not a number",
+			    dir);
+		return NULL;
+	}
+	if (slot_check_mode(v, dir, &grant, error) < 0)
+		return NULL;
+	/* Xen 4.17's only virtio slot is a disk; 4.18 names the device in "type" */
+	si.xl_type = sl->lay->slot_prefix ? xl_type : sl->lay->dir;
+	si.device_id = sl->lay->slot_prefix ? vmm_xl_type_device_id(xl_type) : VIRTIO_ID_BLOCK;
+	text = slot_spec(v, &si, vdev, &where, error);
+	if (!text) {
+		g_prefix_error(error, "dom%u (%s): ", sl->domid, name ? name : "?");
+		return NULL;
+	}
+	full = g_strdup_printf("%s,base=0x%" PRIx64 ",irq=%" PRIu64, text, base, irq);
+	/* libxl's placement gets the same checks as a command-line spec. */
+	spec = vmm_devspec_parse(full, error);
+	if (!spec) {
+		g_prefix_error(error, "%s (%s): ", dir, where);
+		return NULL;
+	}
+	r = grant ? slot_apply_grant(spec, dir, error) : 0;
+	if (r < 0) {
+		vmm_devspec_free(spec);
+		return NULL;
+	}
+	*ret_text = g_strdup_printf("%s (%s%s)", text, where, grant ? ", grants" : "");
+	return spec;
 }
 
 /* Bring a slot up: parse what libxl wrote, add the device, enable the server. */
 static int slot_setup(struct vmm *v, struct slot *sl, const char *dir, GError **error)
 {
-	g_autofree char *pbase = g_strdup_printf("%s/base", dir);
-	g_autofree char *pirq = g_strdup_printf("%s/irq", dir);
 	g_autofree char *pdev = g_strdup_printf("%s/dev", dir);
 	g_autofree char *pname = g_strdup_printf("/local/domain/%u/name", sl->domid);
 	g_autofree char *vdev = sl->lay->slot_prefix
 					? g_strdup_printf("%s%s", sl->lay->slot_prefix, sl->devid)
 					: xh_xs_read(v->xs, pdev);
 	g_autofree char *name = xh_xs_read(v->xs, pname);
-	g_autofree char *id = NULL;
-	g_autofree char *full = NULL;
+	g_autofree char *id = g_strdup(vdev ? vdev : sl->devid);
+	g_autofree char *what = NULL;
 	struct vmm_devspec *spec;
 	struct vmm_guest *g;
-	const char *text, *where;
-	uint64_t base, irq;
 	int r;
 
-	if (xh_xs_read_u64(v->xs, pbase, &base) < 0 || xh_xs_read_u64(v->xs, pirq, &irq) < 0) {
-		g_set_error(error, VMM_ERROR, EINVAL, "%s: base or irq missing or not a number",
-			    dir);
+	spec = slot_devspec(v, sl, dir, vdev, name, &what, error);
+	if (!spec)
 		return -EINVAL;
-	}
-	if (slot_check_mode(v, dir, error) < 0)
-		return -EOPNOTSUPP;
-	text = slot_spec(v, sl->domid, name, vdev, &where);
-	if (!text) {
-		g_set_error(error, VMM_ERROR, ENOENT,
-			    "dom%u (%s): no device configured for virtio slot '%s': add "
-			    "'slot.%s = rng' (or another type) to [guest %s], or set [xvdm] "
-			    "default-slot",
-			    sl->domid, name ? name : "?", vdev ? vdev : sl->devid,
-			    vdev ? vdev : "<vdev>", name ? name : "<name>");
-		return -ENOENT;
-	}
-	full = g_strdup_printf("%s,base=0x%" PRIx64 ",irq=%" PRIu64, text, base, irq);
-	/* libxl's placement gets the same checks as a command-line spec. */
-	spec = vmm_devspec_parse(full, error);
-	if (!spec) {
-		g_prefix_error(error, "%s: ", dir);
-		return -EINVAL;
-	}
 	g = vmm_find_guest(v, sl->domid);
 	if (!g) {
 		g = vmm_guest_new(v, sl->domid, error);
@@ -170,13 +250,13 @@ static int slot_setup(struct vmm *v, struct slot *sl, const char *dir, GError **
 		g_hash_table_insert(v->guests, GUINT_TO_POINTER(sl->domid), g);
 		vmm_track_domain(v, sl->domid);
 	}
-	id = g_strdup(vdev ? vdev : sl->devid);
 	r = vmm_guest_add_device(g, spec, id, error);
 	if (r == 0) {
 		r = vmm_guest_enable(g, error);
 		if (r < 0)
-			vmm_guest_remove_device(g, base);
+			vmm_guest_remove_device(g, spec->base);
 	}
+	sl->base = spec->base;
 	vmm_devspec_free(spec);
 	if (r < 0) {
 		/* Only this slot fails: the guest's other devices stay served. */
@@ -184,10 +264,8 @@ static int slot_setup(struct vmm *v, struct slot *sl, const char *dir, GError **
 			vmm_remove_guest(v, sl->domid);
 		return r;
 	}
-	sl->base = base;
 	sl->served = true;
-	log_msg("dom%u (%s): virtio slot %s served as %s (%s)", sl->domid, name ? name : "?", id,
-		text, where);
+	log_msg("dom%u (%s): virtio slot %s served as %s", sl->domid, name ? name : "?", id, what);
 	return 0;
 }
 

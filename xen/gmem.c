@@ -199,7 +199,8 @@ static int xg_regions(struct gmem *g, struct gmem_region *ret, unsigned max)
 
 /*
  * The back-end maps the bank itself: with a privcmd fd (foreign mapping by domid and
- * pfn) or a gntdev fd (grant mappings). Each region gets its own fd (FACTS 11).
+ * pfn) or a gntdev fd (grant mappings, one region: the grant-reference space). Each
+ * region gets its own fd (FACTS 11).
  */
 static int xg_share(struct gmem *g, unsigned idx, uint32_t xen_flags, struct gmem_share *ret)
 {
@@ -207,7 +208,8 @@ static int xg_share(struct gmem *g, unsigned idx, uint32_t xen_flags, struct gme
 	const char *dev = xen_flags & GMEM_XEN_GRANT ? "/dev/xen/gntdev" : "/dev/xen/privcmd";
 	int fd;
 
-	if (idx >= xg->nr_ram)
+	/* grants: one region, the guest's whole grant-reference space (RAM size unknown) */
+	if (xen_flags & GMEM_XEN_GRANT ? idx != 0 : idx >= xg->nr_ram)
 		return -ENOENT;
 	if (!(xen_flags & (GMEM_XEN_FOREIGN | GMEM_XEN_GRANT)))
 		return -EINVAL;

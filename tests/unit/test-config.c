@@ -118,6 +118,10 @@ static const char *const bad_configs[][2] = {
 	{ "[xvdm]\nbackend-domid=40000\n", "not a domid" },
 	{ "[xvdm]\ndefault-slot=nosuch\n", "unknown device type" },
 	{ "[xvdm]\ndefault-slot=rng,base=0x2000000\n", "come from xenstore" },
+	{ "[xvdm]\ndefault-socket=run/%n.sock\n", "not an absolute path" },
+	{ "[xvdm]\ndefault-socket=/run/%n,x.sock\n", "without ','" },
+	{ "[xvdm]\ndefault-socket=/run/%x.sock\n", "unknown '%x'" },
+	{ "[xvdm]\ndefault-socket=/run/x%\n", "unknown '%'" },
 	{ "[guest domU]\nslot.xvda=rng,irq=33\n", "come from xenstore" },
 	{ "[guest domU]\nslot.=rng\n", "unknown key 'slot.'" },
 	{ "[guest domU]\ndevices=rng,irq=33\n", "needs base= and irq=" },
@@ -285,6 +289,99 @@ static void dtb(void)
 	vmm_config_free(c);
 }
 
+/* [xvdm] default-socket: a vhost-user device of the slot's type on the pattern's socket. */
+static void default_socket(void)
+{
+	g_autoptr(GError) err = NULL;
+	struct vmm_config *c = load("[xvdm]\ndefault-socket=/run/xvdm/%n-%d-%i-%t.%%\n", &err);
+	struct vmm_slot_info si = {
+		.domid = 7, .name = "web-1", .devid = "0", .xl_type = "virtio,device26"
+	};
+	struct vmm_devspec *s;
+	char *spec;
+
+	g_assert_no_error(err);
+	g_assert_cmpstr(c->default_socket, ==, "/run/xvdm/%n-%d-%i-%t.%%");
+	/* the xl type names the device */
+	g_assert_cmpuint(vmm_xl_type_device_id("virtio,device19"), ==, 19);
+	g_assert_cmpuint(vmm_xl_type_device_id("virtio,device"), ==, 0);
+	g_assert_cmpuint(vmm_xl_type_device_id("virtio,device2x"), ==, 0);
+	g_assert_cmpuint(vmm_xl_type_device_id("virtio,device0"), ==, 0);
+	g_assert_cmpuint(vmm_xl_type_device_id("virtio,device65536"), ==, 0);
+	g_assert_cmpuint(vmm_xl_type_device_id(NULL), ==, 0);
+	/* 4.18 vsock: the named type, %t with ',' -> '-' */
+	si.xl_type = "virtio,device19";
+	si.device_id = 19;
+	spec = vmm_config_default_spec(c, &si, &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(spec, ==, "vhost-user-vsock,socket=/run/xvdm/web-1-7-0-virtio-device19.%");
+	g_free(spec);
+	/* 4.17 disk */
+	si.xl_type = "virtio_disk";
+	si.devid = "51712";
+	si.device_id = 2;
+	spec = vmm_config_default_spec(c, &si, &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(spec, ==, "vhost-user-blk,socket=/run/xvdm/web-1-7-51712-virtio_disk.%");
+	g_free(spec);
+	/* a device id without a type of its own: the generic device */
+	si.device_id = 42;
+	spec = vmm_config_default_spec(c, &si, &err);
+	g_assert_no_error(err);
+	g_assert_true(g_str_has_prefix(spec, "vhost-user-device,device-id=42,socket=/run/xvdm/"));
+	g_free(spec);
+	/* the result is a spec the parser takes */
+	spec = vmm_config_default_spec(c, &si, &err);
+	s = vmm_devspec_parse(spec, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(s);
+	g_assert_cmpstr(g_hash_table_lookup(s->opts, "device-id"), ==, "42");
+	vmm_devspec_free(s);
+	g_free(spec);
+	vmm_config_free(c);
+}
+
+static void default_socket_bad(void)
+{
+	static const char *const names[] = { NULL,	    "",	   "..", ".hidden", "a/b",
+					     "a,socket=/x", "a b", "x=1" };
+	g_autoptr(GError) err = NULL;
+	struct vmm_config *c = load("[xvdm]\ndefault-socket=/run/%n.sock\n", &err);
+	struct vmm_config *none = load("[xvdm]\ndefault-slot=rng\n", &err);
+	struct vmm_slot_info si = {
+		.domid = 3, .devid = "0", .xl_type = "virtio,device", .device_id = 0
+	};
+	unsigned i;
+
+	g_assert_no_error(err);
+	/* "virtio,device": which device is the guest's to say; the config must name it */
+	si.name = "ok";
+	g_assert_null(vmm_config_default_spec(c, &si, &err));
+	g_assert_nonnull(strstr(err->message, "names no virtio device"));
+	g_clear_error(&err);
+	/* fs and gpu need options a pattern cannot give */
+	si.device_id = 26;
+	g_assert_null(vmm_config_default_spec(c, &si, &err));
+	g_assert_nonnull(strstr(err->message, "tag="));
+	g_clear_error(&err);
+	/* the guest's name must not leave the directory nor add spec keys */
+	si.device_id = 2;
+	for (i = 0; i < G_N_ELEMENTS(names); i++) {
+		si.name = names[i];
+		g_assert_null(vmm_config_default_spec(c, &si, &err));
+		g_assert_nonnull(err);
+		if (!strstr(err->message, "only letters"))
+			g_error("name '%s': %s", names[i] ? names[i] : "(null)", err->message);
+		g_clear_error(&err);
+	}
+	/* no pattern: ENOENT, the caller goes on to default-slot */
+	si.name = "ok";
+	g_assert_null(vmm_config_default_spec(none, &si, &err));
+	g_assert_error(err, VMM_ERROR, ENOENT);
+	vmm_config_free(c);
+	vmm_config_free(none);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned i;
@@ -301,6 +398,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/pci/swizzle", pci_swizzle);
 	g_test_add_func("/config/pci/shm-window-order", shm_window_order);
 	g_test_add_func("/config/dtb", dtb);
+	g_test_add_func("/config/default-socket/ok", default_socket);
+	g_test_add_func("/config/default-socket/bad", default_socket_bad);
 	for (i = 0; i < G_N_ELEMENTS(bad_configs); i++) {
 		g_autofree char *p = g_strdup_printf("/config/file/bad/%u", i);
 

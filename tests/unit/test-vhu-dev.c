@@ -506,12 +506,38 @@ static void test_start_xen_grant(struct fx *f, gconstpointer data)
 
 	f->mem.shareable = true;
 	f->fb = fake_backend_new(f->path, QSD_FEATURES, QSD_PROTO | VHU_PF(XEN_MMAP));
-	g_assert_cmpint(create(f, "vhost-user-blk", "mem=xen-mmap,xen-grant=on", NULL), ==, 0);
-	drive(f->d, V1, 1);
+	GError *err = NULL;
+	uint64_t v;
+
+	g_assert_cmpint(create(f, "vhost-user-blk", "xen-grant=on", NULL), ==, 0); /* mem=auto */
+	/* the guest's grant DMA needs ACCESS_PLATFORM, offered whatever the back-end says */
+	g_assert_cmphex(vdev_host_features_word(f->d, 1) & (1u << (VIRTIO_F_ACCESS_PLATFORM - 32)),
+			!=, 0);
+	drive(f->d, V1 | (1ULL << VIRTIO_F_ACCESS_PLATFORM), 1);
+	g_assert_true(f->d->started);
 	g_assert_true(fake_backend_last(f->fb, VHU_SET_MEM_TABLE, &m));
+	/* one region over the grant-reference space (bit 63), one gntdev fd */
+	g_assert_cmpuint(m.size, ==, 8 + 40);
+	g_assert_cmpuint(m.nfds, ==, 1);
+	memcpy(&v, m.payload + 8, 8);
+	g_assert_cmphex(v, ==, 1ULL << 63);
+	memcpy(&v, m.payload + 8 + 8, 8);
+	g_assert_cmphex(v, ==, 1ULL << 44);
+	memcpy(&v, m.payload + 8 + 16, 8);
+	g_assert_cmphex(v, ==, 1ULL << 63); /* userspace_addr = guest address */
 	memcpy(&u, m.payload + 8 + 32, 4);
 	g_assert_cmphex(u, ==, 0xa); /* GRANT | rust-vmm's NO_ADVANCE_MAP (FACTS 10) */
+	memcpy(&u, m.payload + 8 + 36, 4);
+	g_assert_cmpuint(u, ==, 7);
+	/* the back-end did not offer ACCESS_PLATFORM: it does not get it */
+	g_assert_true(fake_backend_last(f->fb, VHU_SET_FEATURES, &m));
+	memcpy(&v, m.payload, 8);
+	g_assert_cmphex(v & (1ULL << VIRTIO_F_ACCESS_PLATFORM), ==, 0);
 	vdev_free(f->d);
+	/* shadow copies cannot follow grant addresses */
+	g_assert_cmpint(create(f, "vhost-user-blk", "mem=shadow,xen-grant=on", &err), <, 0);
+	g_assert_nonnull(strstr(err->message, "cannot serve grant mappings"));
+	g_clear_error(&err);
 	g_assert_cmpint(create(f, "vhost-user-blk", "mem=xen-mmap,xen-flags=0x102", NULL), ==, 0);
 	drive(f->d, V1, 1);
 	g_assert_true(fake_backend_last(f->fb, VHU_SET_MEM_TABLE, &m));
