@@ -4,7 +4,9 @@
  * (any type, size, count, pointer flag, direction, address, data), through the real
  * decode/serve path of xen/ioreq-serve.c into two virtio-mmio windows backed by fake
  * devices. Checks: a read always gets a value that fits the access size; bad requests are
- * counted, never served; served requests reach the transport only with size 1/2/4/8.
+ * counted, never served; served requests reach the transport only with size 1/2/4/8,
+ * and a write's data never has bits beyond its size (Arm hands over the whole source
+ * register: the decoder must mask it).
  *
  * Input: a sequence of 32-byte ioreq_t images (FACTS 22); the address is folded onto the
  * two windows (0x2000000 and 0x2000200) or just beyond them, so that most requests land
@@ -56,6 +58,7 @@ static int h_access(struct xh_ioreq_handler *hh, struct xh_io *io)
 	unsigned i = off / VMMIO_WINDOW_SIZE;
 
 	CHECK(io->size == 1 || io->size == 2 || io->size == 4 || io->size == 8);
+	CHECK(!io->write || io->size == 8 || io->data >> (8 * io->size) == 0);
 	h->accesses++;
 	if (io->type != XH_IO_MMIO || off >= 2 * VMMIO_WINDOW_SIZE)
 		return -ENODEV;
