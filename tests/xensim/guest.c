@@ -190,6 +190,13 @@ int gd_mmio_write(struct xs_dom *d, unsigned vcpu, uint64_t addr, unsigned size,
 	if (!size_ok(size))
 		return -EINVAL;
 	io.data = size < 8 ? val & ((1ULL << (size * 8)) - 1) : val;
+	/*
+	 * Arm Xen forwards the whole source register (try_fwd_ioserv: p.data =
+	 * get_user_reg()), so the bits above the access size are whatever the register
+	 * held: give them something other than zero, as a compiler may.
+	 */
+	if (d->cfg.arch == HV_ARCH_ARM && size < 8)
+		io.data |= 0x5aa5c33c9669f00fULL & ~((1ULL << (size * 8)) - 1);
 	return gd_ioreq(d, vcpu, -1, &io, GD_TIMEOUT_MS);
 }
 
