@@ -22,3 +22,9 @@ static inline bool is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
 }
+
+/*
+ * A number (decimal, 0x hex, 0 octal) with an optional K/M/G suffix (binary units), at
+ * most max; no sign, nothing after. The operator-input parser of every layer.
+ */
+bool parse_u64_size(const char *s, uint64_t max, uint64_t *ret);

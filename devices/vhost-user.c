@@ -32,6 +32,7 @@
 
 #include "common/gmem.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "devices/svq.h"
 #include "devices/vhu-dev.h"
 
@@ -583,27 +584,7 @@ static bool opt_bool(const char *s, bool *ret)
 
 bool vhu_parse_u64(const char *s, uint64_t max, uint64_t *ret)
 {
-	char *end = NULL;
-	guint64 v, mul = 1;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return false;
-	errno = 0;
-	v = g_ascii_strtoull(s, &end, 0);
-	if (errno || end == s)
-		return false;
-	if (*end == 'K' || *end == 'k')
-		mul = 1ULL << 10;
-	else if (*end == 'M')
-		mul = 1ULL << 20;
-	else if (*end == 'G')
-		mul = 1ULL << 30;
-	if (mul > 1)
-		end++;
-	if (*end || v > max / mul)
-		return false;
-	*ret = v * mul;
-	return true;
+	return parse_u64_size(s, max, ret);
 }
 
 int vhu_opt_u64(GHashTable *opts, const char *key, uint64_t max, uint64_t *ret, const char *name,

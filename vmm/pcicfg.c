@@ -65,27 +65,7 @@ enum vmm_pci_mode vmm_pci_host_mode(void)
 
 static bool parse_num(const char *s, uint64_t max, uint64_t *ret)
 {
-	char *end = NULL;
-	guint64 v, mul = 1;
-
-	if (!*s || *s == '-' || *s == '+')
-		return false;
-	errno = 0;
-	v = g_ascii_strtoull(s, &end, 0);
-	if (errno || end == s)
-		return false;
-	if (*end == 'K' || *end == 'k')
-		mul = 1ULL << 10;
-	else if (*end == 'M')
-		mul = MiB;
-	else if (*end == 'G')
-		mul = GiB;
-	if (mul != 1)
-		end++;
-	if (*end || v > max / mul)
-		return false;
-	*ret = v * mul;
-	return true;
+	return parse_u64_size(s, max, ret);
 }
 
 /* "BASE:SIZE", both page aligned, the size a power of two is not required. */
