@@ -514,6 +514,9 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "dtb"))
 		return dtb_main(argc - 1, argv + 1);
+	/* libxl's device_model_override: QEMU's command line (vmm/dm.c) */
+	if (vmm_dm_argv_is_libxl(argc, argv))
+		return vmm_dm_main(argc, argv);
 	code = parse_args(argc, argv, &o) < 0 ? EXIT_USAGE : run(&o);
 
 	/* every path frees what the options hold (leak checkers run on error paths too) */

@@ -178,3 +178,110 @@ void vmm_track_domain(struct vmm *v, uint32_t domid);
 void vmm_watch_stop(struct vmm *v);
 /* Called by the xenstore fd handler for every watch event. */
 void vmm_watch_event(struct vmm *v, const char *path, const char *token);
+
+/* ---- libxl device-model mode (vmm/dm-args.c, vmm/dm.c; README "libxl device model") ---- */
+
+#define VMM_DM_MMIO_BASE_DEFAULT 0x2000000 /* GUEST_VIRTIO_MMIO_BASE (Arm guest map) */
+#define VMM_DM_MMIO_IRQ_DEFAULT	 33	   /* GUEST_VIRTIO_MMIO_SPI_FIRST */
+
+/* A QMP monitor: -chardev socket,id=ID,path=P|fd=N,server=on + -mon chardev=ID,mode=control */
+struct vmm_dm_monitor {
+	char *id;
+	char *path; /* NULL with an inherited listening fd */
+	int fd;	    /* -1 unless fd=N */
+};
+
+struct vmm_dm_args {
+	int domid;	   /* -xen-domid; -1 if absent */
+	char *name;	   /* -name */
+	char *machine;	   /* the -machine type: xenpv, xenpvh, xenfv, pc, none */
+	bool probe;	   /* -machine none without -xen-domid (libxl >= 4.20 probes the DM) */
+	bool hvm;	   /* -machine xenfv / pc,accel=xen: an x86 HVM guest */
+	bool start_paused; /* -S: "prelaunch" until QMP cont */
+	bool restrict_xen; /* -xen-domid-restrict / --restrict */
+	char *runas;	   /* -runas USER[:GROUP] / -run-with user=... / --runas */
+	char *pidfile;	   /* -pidfile / --pidfile */
+	uint64_t ram_mb;   /* -m */
+	int verbosity;	   /* -v (more), -q (-1) */
+	GPtrArray *mons;   /* struct vmm_dm_monitor *: the QMP monitors, libxl-cmd first */
+	GPtrArray *notes;  /* char *: options accepted and ignored, for one log line */
+	struct vmm_config *config;	/* owns guest (its only group) */
+	struct vmm_guest_config *guest; /* the devices and the PCI placement */
+};
+
+/* Does argv look like libxl's (QEMU-style -xen-domid / -machine)? */
+bool vmm_dm_argv_is_libxl(int argc, char **argv);
+/* Parse libxl's argv (argv[0] is the program). NULL with *error naming the option. */
+struct vmm_dm_args *vmm_dm_args_parse(int argc, char **argv, GError **error);
+void vmm_dm_args_free(struct vmm_dm_args *a);
+/* The whole mode: parse, serve, QMP, exit status. */
+int vmm_dm_main(int argc, char **argv);
+
+/* ---- QMP (vmm/qmp.c): the subset libxl speaks, testable without sockets ---- */
+
+enum vmm_run_state {
+	VMM_RUN_PRELAUNCH, /* -S: devices served, waiting for cont */
+	VMM_RUN_RUNNING,
+	VMM_RUN_PAUSED, /* after stop */
+};
+
+struct vmm_qmp_server;
+struct vmm_qmp_ops {
+	/* cont/stop changed the state (already recorded in srv->state) */
+	void (*state_changed)(struct vmm_qmp_server *srv);
+	/* quit: reply sent; the owner ends the process */
+	void (*quit)(struct vmm_qmp_server *srv);
+};
+
+struct vmm_qmp_server {
+	const struct vmm_qmp_ops *ops;
+	enum vmm_run_state state;
+	GPtrArray *chardevs; /* char *: label, filename, label, ... (query-chardev) */
+};
+
+#define VMM_QMP_MAX_MESSAGE (64 * 1024) /* one command, bytes; larger closes the client */
+#define VMM_QMP_MAX_DEPTH   32
+#define VMM_QMP_MAX_PENDING (256 * 1024) /* replies a client has not read; more: dropped */
+
+/* One client's connection state. */
+struct vmm_qmp_conn {
+	struct vmm_qmp_server *srv;
+	GString *in;	  /* bytes of the message being received */
+	unsigned depth;	  /* brace/bracket depth in `in` */
+	bool in_str, esc; /* inside a string, after a backslash */
+	bool garbage;	  /* skipping a non-object token at top level */
+	bool negotiated;  /* qmp_capabilities done */
+};
+
+void vmm_qmp_conn_init(struct vmm_qmp_conn *c, struct vmm_qmp_server *srv);
+void vmm_qmp_conn_fini(struct vmm_qmp_conn *c);
+/* The greeting QEMU sends on connect, with its "\r\n". */
+void vmm_qmp_greeting(GString *out);
+/*
+ * Feed received bytes; replies are appended to out. Returns 0, or -EMSGSIZE / -EPROTO
+ * when the client must be dropped (after the error reply was appended).
+ */
+int vmm_qmp_feed(struct vmm_qmp_conn *c, const char *data, size_t len, GString *out);
+/* A state change as QMP names it ("running", "prelaunch", "paused"). */
+const char *vmm_run_state_name(enum vmm_run_state s);
+
+/* ---- QMP monitor sockets (vmm/qmp-sock.c): one client at a time, like QEMU's ---- */
+
+struct vmm_qmp_mon;
+
+/* Listen on path (an existing socket file is replaced) or on an inherited listening fd. */
+struct vmm_qmp_mon *vmm_qmp_mon_new(struct vmm_qmp_server *srv, const char *id, const char *path,
+				    int fd, GError **error);
+/* Close the client and the listener; unlink the path we bound. NULL-safe. */
+void vmm_qmp_mon_free(struct vmm_qmp_mon *m);
+/* Clients accepted so far (tests, logs). */
+unsigned vmm_qmp_mon_clients(const struct vmm_qmp_mon *m);
+
+/* ---- operations (vmm/dm-ops.c): systemd readiness, pid file, dropping privileges ---- */
+
+/* sd_notify(3)'s datagram to $NOTIFY_SOCKET, if set: 0, or -errno (logged by the caller). */
+int vmm_sd_notify(const char *state);
+/* Write our pid to path (atomically: a temporary file renamed over it). */
+int vmm_pidfile_write(const char *path, GError **error);
+/* "USER" or "USER:GROUP": setgroups/setgid/setuid, verified irreversible. */
+int vmm_drop_privileges(const char *runas, GError **error);

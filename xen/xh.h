@@ -146,3 +146,12 @@ struct gmem_region;
 int xh_ram_layout(uint64_t mem_bytes, struct gmem_region *ret, unsigned max);
 /* Tell a guest's gmem its RAM banks (enables gmem_regions() and gmem_share()). */
 void xh_gmem_set_ram(struct gmem *g, const struct gmem_region *banks, unsigned n);
+
+/* --- least privilege --- */
+
+/*
+ * Restrict every Xen handle this process holds to domid (xentoolcore_restrict_all).
+ * Irreversible; xenstore handles stop working: close them first. Handles opened later
+ * (a privcmd fd for a reconnecting back-end) are not restricted by this call.
+ */
+int xh_restrict(uint32_t domid);
