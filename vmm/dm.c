@@ -350,6 +350,7 @@ static int dm_run(struct dm *dm)
 	log_msg("xvdm: device model of dom%d (%s) ready, %u device(s)", dm->a->domid,
 		dm->a->name ? dm->a->name : "unnamed", dm->a->guest->devices->len);
 	g_main_loop_run(dm->v.loop);
+	vmm_sd_notify("STOPPING=1");
 	log_msg("stopped");
 	return dm->v.exit_code;
 }

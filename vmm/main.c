@@ -5,6 +5,7 @@
  *   xvdm --domid N --device rng,transport=mmio,base=0x2000000,irq=33 [--device ...]
  *   xvdm --config FILE                  the [domain N] / [guest NAME] devices
  *   xvdm --watch [--config FILE]        xl's virtio slots, as they come and go
+ *   xvdm -xen-domid N -chardev ... -machine xenpv ...   libxl's device_model_override (vmm/dm.c)
  *   xvdm dtb [-o FILE] (--config FILE [--guest NAME|--domid N] | --device ... [--pci ...])
  *                                       the guest device-tree nodes (vmm/dtb.c)
  *
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib-unix.h>
 
 #include "common/log.h"
@@ -28,6 +30,7 @@ struct options {
 	char **devices;
 	char *config;
 	char *pci;
+	char *pidfile;
 	gboolean watch;
 	gboolean list_devices;
 	gboolean version;
@@ -74,6 +77,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		  "SPEC" },
 		{ "watch", 'w', 0, G_OPTION_ARG_NONE, &o->watch,
 		  "Serve the virtio slots xl creates (xenstore backend/virtio_disk)", NULL },
+		{ "pidfile", 0, 0, G_OPTION_ARG_FILENAME, &o->pidfile,
+		  "Write the process id here once serving (removed at exit)", "FILE" },
 		{ "list-devices", 0, 0, G_OPTION_ARG_NONE, &o->list_devices,
 		  "List the device types and exit", NULL },
 		{ "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, on_verbose,
@@ -351,6 +356,7 @@ static int run(struct options *o)
 {
 	struct vmm v = { 0 };
 	g_autoptr(GError) err = NULL;
+	int r;
 
 	if (o->version) {
 		printf("xvdm %s\n", XVDM_VERSION);
@@ -380,9 +386,20 @@ static int run(struct options *o)
 		teardown(&v);
 		return 1;
 	}
+	if (o->pidfile && vmm_pidfile_write(o->pidfile, &err) < 0) {
+		fprintf(stderr, "xvdm: %s\n", err->message);
+		teardown(&v);
+		return 1;
+	}
+	/* systemd Type=notify: every device is served and every range claimed */
+	if ((r = vmm_sd_notify("READY=1")) < 0)
+		log_warn("cannot notify systemd (NOTIFY_SOCKET): %s", g_strerror(-r));
 	log_msg("xvdm %s ready", XVDM_VERSION);
 	g_main_loop_run(v.loop);
+	vmm_sd_notify("STOPPING=1");
 	teardown(&v);
+	if (o->pidfile && unlink(o->pidfile) < 0 && errno != ENOENT)
+		log_warn("cannot remove the pid file %s: %s", o->pidfile, g_strerror(errno));
 	log_msg("stopped");
 	return v.exit_code;
 }
@@ -504,6 +521,7 @@ out:
 	g_strfreev(o.devices);
 	g_free(o.config);
 	g_free(o.pci);
+	g_free(o.pidfile);
 	return code;
 }
 
@@ -523,5 +541,6 @@ int main(int argc, char **argv)
 	g_strfreev(o.devices);
 	g_free(o.config);
 	g_free(o.pci);
+	g_free(o.pidfile);
 	return code;
 }

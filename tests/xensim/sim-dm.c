@@ -162,7 +162,7 @@ static void use_rng(struct xs_dom *d)
 }
 
 /* libxl's argv for a PV/PVH guest: libxl__build_device_model_args_new(). */
-static void spawn_dm(const char *qmp, const char *pidfile)
+static void spawn_dm(const char *qmp, const char *pidfile, bool restricted)
 {
 	g_autofree char *libxl =
 		g_strdup_printf("socket,id=libxl-cmd,path=%s,server=on,wait=off", qmp);
@@ -198,7 +198,14 @@ static void spawn_dm(const char *qmp, const char *pidfile)
 			       "64",
 			       "-pidfile",
 			       pidfile,
+			       NULL,
+			       NULL,
 			       NULL };
+
+	if (restricted) { /* libxl's dm_restrict: -S (QMP cont starts it) and the restriction */
+		args[G_N_ELEMENTS(args) - 3] = "-S";
+		args[G_N_ELEMENTS(args) - 2] = "-xen-domid-restrict";
+	}
 
 	hv_xs_mkdir(sim.hv, 0, NODE); /* libxl makes the node before spawning */
 	sim_spawn(&sim, args);
@@ -225,7 +232,7 @@ static void first_life(struct xs_dom *d, const char *qmp, const char *pidfile)
 	g_autofree char *want = NULL;
 	int st;
 
-	spawn_dm(qmp, pidfile);
+	spawn_dm(qmp, pidfile, false);
 	wait_ready(qmp);
 	SIM_CHECK(&sim, g_file_get_contents(pidfile, &pid, NULL, NULL), "no pid file %s", pidfile);
 	want = g_strdup_printf("%d\n", (int)sim.pid);
@@ -243,20 +250,88 @@ static void first_life(struct xs_dom *d, const char *qmp, const char *pidfile)
 	sim_note("node removed: exit 0, pid file and socket gone, ioreq server destroyed");
 }
 
+/* systemd's NOTIFY_SOCKET: a datagram socket the test reads READY=1 from. */
+static int notify_socket(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = sim_path(&sim, "notify");
+	struct timeval tv = { 10, 0 };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	SIM_CHECK(&sim, fd >= 0 && !bind(fd, (struct sockaddr *)&sa, sizeof(sa)), "bind %s: %s",
+		  path, strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setenv("NOTIFY_SOCKET", path, 1);
+	return fd;
+}
+
 static void second_life(struct xs_dom *d, const char *qmp, const char *pidfile)
 {
+	int nfd = notify_socket();
+	char msg[64] = { 0 };
+	char *state;
+	ssize_t n;
 	int st;
 
-	spawn_dm(qmp, pidfile);
-	wait_ready(qmp);
+	spawn_dm(qmp, pidfile, false);
+	unsetenv("NOTIFY_SOCKET");
+	n = recv(nfd, msg, sizeof(msg) - 1, 0);
+	SIM_CHECK(&sim, n == 7 && !strcmp(msg, "READY=1"), "sd_notify: got %zd bytes '%s'", n, msg);
+	/* ready means serving: the state is written and QMP listens */
+	state = hv_xs_read(sim.hv, 0, NODE "/state");
+	SIM_CHECK(&sim, state && !strcmp(state, "running") && listening(qmp),
+		  "READY=1 before state running (%s) and QMP listening", state ? state : "none");
+	free(state);
 	use_rng(d);
 	SIM_CHECK(&sim, !kill(sim.pid, SIGHUP), "kill");
 	st = sim_wait_exit(&sim, 10000);
 	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGHUP: %s",
 		  sim_status_str(st));
+	n = recv(nfd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+	SIM_CHECK(&sim, n == 10 && !memcmp(msg, "STOPPING=1", 10), "no STOPPING=1 at exit");
+	close(nfd);
 	SIM_CHECK(&sim, hv_dom_servers(d, NULL, 0) == 0, "ioreq server left after SIGHUP");
 	hv_xs_rm(sim.hv, 0, NODE);
-	sim_note("second life: SIGHUP, exit 0");
+	sim_note("second life: READY=1 once serving, SIGHUP, STOPPING=1, exit 0");
+}
+
+/* dm_restrict: -S (prelaunch until QMP cont), the Xen handles restricted to the guest. */
+static void restricted_life(struct xs_dom *d, const char *qmp, const char *pidfile)
+{
+	char *state;
+	int fd, st;
+
+	spawn_dm(qmp, pidfile, true);
+	sim_wait_listen(&sim, qmp, 0, 10000);
+	sim_wait_served(&sim, d, BASE, 10000);
+	fd = qmp_connect(qmp);
+	qmp_greeting(fd);
+	qmp_expect(fd, "{\"execute\":\"qmp_capabilities\",\"id\":1}\r\n",
+		   "{\"return\": {}, \"id\": 1}\r\n");
+	qmp_expect(fd, "{\"execute\":\"query-status\",\"id\":2}\r\n",
+		   "{\"return\": {\"status\": \"prelaunch\", \"singlestep\": false, \"running\": "
+		   "false}, \"id\": 2}\r\n");
+	state = hv_xs_read(sim.hv, 0, NODE "/state");
+	SIM_CHECK(&sim, !state, "state '%s' written before cont under -S", state);
+	/* cont: a RESUME event, then the reply */
+	SIM_CHECK(&sim, write(fd, "{\"execute\":\"cont\",\"id\":3}\r\n", 27) == 27, "write");
+	{
+		char buf[512];
+
+		qmp_line(fd, buf, sizeof(buf));
+		SIM_CHECK(&sim, strstr(buf, "\"event\": \"RESUME\""), "want RESUME: %s", buf);
+		qmp_line(fd, buf, sizeof(buf));
+		SIM_CHECK(&sim, !strcmp(buf, "{\"return\": {}, \"id\": 3}\r\n"), "cont: %s", buf);
+	}
+	close(fd);
+	use_rng(d); /* served through the restricted handles */
+	st = sim_terminate(&sim, 10000);
+	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "restricted xvdm after SIGTERM: %s",
+		  sim_status_str(st));
+	SIM_CHECK(&sim, hv_dom_servers(d, NULL, 0) == 0, "ioreq server left (restricted)");
+	hv_xs_rm(sim.hv, 0, NODE);
+	sim_note("restricted life: prelaunch until cont, served after xentoolcore_restrict_all");
 }
 
 /* Xen >= 4.20: -machine none, no -xen-domid. */
@@ -310,6 +385,7 @@ int main(int argc, char **argv)
 	hv_xs_write(sim.hv, 0, "/local/domain/3/name", "guest3");
 	first_life(d, qmp, pidfile);
 	second_life(d, qmp, pidfile);
+	restricted_life(d, qmp, pidfile);
 	probes();
 	sim_pass(&sim);
 }
