@@ -200,11 +200,15 @@ static void spawn_dm(const char *qmp, const char *pidfile, bool restricted)
 			       pidfile,
 			       NULL,
 			       NULL,
+			       NULL,
+			       NULL,
 			       NULL };
 
 	if (restricted) { /* libxl's dm_restrict: -S (QMP cont starts it) and the restriction */
-		args[G_N_ELEMENTS(args) - 3] = "-S";
-		args[G_N_ELEMENTS(args) - 2] = "-xen-domid-restrict";
+		args[G_N_ELEMENTS(args) - 5] = "-S";
+		args[G_N_ELEMENTS(args) - 4] = "-xen-domid-restrict";
+		args[G_N_ELEMENTS(args) - 3] = "-runas";
+		args[G_N_ELEMENTS(args) - 2] = "nobody";
 	}
 
 	hv_xs_mkdir(sim.hv, 0, NODE); /* libxl makes the node before spawning */
@@ -296,7 +300,29 @@ static void second_life(struct xs_dom *d, const char *qmp, const char *pidfile)
 	sim_note("second life: READY=1 once serving, SIGHUP, STOPPING=1, exit 0");
 }
 
-/* dm_restrict: -S (prelaunch until QMP cont), the Xen handles restricted to the guest. */
+/* After -runas nobody: no uid or gid of the process is root any more. */
+static void check_uid(void)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/status", (int)sim.pid);
+	g_autofree char *status = NULL;
+	unsigned u[4] = { 0 }, g[4] = { 0 };
+	const char *uid, *gid;
+
+	SIM_CHECK(&sim, g_file_get_contents(path, &status, NULL, NULL), "read %s", path);
+	uid = strstr(status, "\nUid:");
+	gid = strstr(status, "\nGid:");
+	SIM_CHECK(&sim,
+		  uid && gid &&
+			  sscanf(uid, "\nUid: %u %u %u %u", &u[0], &u[1], &u[2], &u[3]) == 4 &&
+			  sscanf(gid, "\nGid: %u %u %u %u", &g[0], &g[1], &g[2], &g[3]) == 4,
+		  "no Uid/Gid in %s", path);
+	for (int i = 0; i < 4; i++)
+		SIM_CHECK(&sim, u[i] && g[i], "still root after -runas nobody: uid %u gid %u", u[i],
+			  g[i]);
+}
+
+/* dm_restrict: -S (prelaunch until QMP cont), the Xen handles restricted to the guest,
+ * then -runas nobody. */
 static void restricted_life(struct xs_dom *d, const char *qmp, const char *pidfile)
 {
 	char *state;
@@ -325,13 +351,14 @@ static void restricted_life(struct xs_dom *d, const char *qmp, const char *pidfi
 		SIM_CHECK(&sim, !strcmp(buf, "{\"return\": {}, \"id\": 3}\r\n"), "cont: %s", buf);
 	}
 	close(fd);
+	check_uid();
 	use_rng(d); /* served through the restricted handles */
 	st = sim_terminate(&sim, 10000);
 	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "restricted xvdm after SIGTERM: %s",
 		  sim_status_str(st));
 	SIM_CHECK(&sim, hv_dom_servers(d, NULL, 0) == 0, "ioreq server left (restricted)");
 	hv_xs_rm(sim.hv, 0, NODE);
-	sim_note("restricted life: prelaunch until cont, served after xentoolcore_restrict_all");
+	sim_note("restricted life: prelaunch until cont, served after xentoolcore_restrict_all and -runas nobody");
 }
 
 /* Xen >= 4.20: -machine none, no -xen-domid. */
