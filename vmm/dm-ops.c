@@ -68,21 +68,21 @@ static int lookup(const char *runas, uid_t *ret_uid, gid_t *ret_gid, char **ret_
 	}
 	*ret_uid = pw->pw_uid;
 	*ret_gid = pw->pw_gid;
+	if (*ret_uid == 0) {
+		g_set_error(error, VMM_ERROR, EINVAL, "--runas %s: that is root", runas);
+		return -EINVAL;
+	}
+	/* *ret_user only on success: the caller frees it then */
 	*ret_user = g_strdup(pw->pw_name);
 	if (p[1]) {
 		struct group *gr = getgrnam(p[1]);
 
 		if (!gr) {
 			g_set_error(error, VMM_ERROR, ENOENT, "--runas %s: no such group", runas);
-			g_free(*ret_user);
+			g_clear_pointer(ret_user, g_free);
 			return -ENOENT;
 		}
 		*ret_gid = gr->gr_gid;
-	}
-	if (*ret_uid == 0) {
-		g_set_error(error, VMM_ERROR, EINVAL, "--runas %s: that is root", runas);
-		g_free(*ret_user);
-		return -EINVAL;
 	}
 	return 0;
 }

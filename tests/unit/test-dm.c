@@ -2,10 +2,16 @@
 /*
  * vmm/dm-args.c: libxl's device-model command lines, exactly as
  * libxl__build_device_model_args_new() builds them (libxl_dm.c), with
- * device_model_args / device_model_args_pv in QEMU's spellings.
+ * device_model_args / device_model_args_pv in QEMU's spellings; vmm/dm-ops.c's sd_notify,
+ * pid file and the refusals of --runas.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "vmm/vmm.h"
 
@@ -359,6 +365,68 @@ static void test_dispatch(void)
 	g_assert_false(vmm_dm_argv_is_libxl(5, (char **)ours));
 }
 
+/* sd_notify's datagram, to a path and to an abstract ("@") socket; no NOTIFY_SOCKET: no-op. */
+static void test_notify(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("test-dm-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "notify", NULL);
+	g_autofree char *abstract = g_strdup_printf("@xvdm-test-%d", (int)getpid());
+	const char *targets[] = { path, abstract };
+	char buf[32] = { 0 };
+
+	g_assert_nonnull(dir);
+	for (unsigned i = 0; i < G_N_ELEMENTS(targets); i++) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		socklen_t len = offsetof(struct sockaddr_un, sun_path) + strlen(targets[i]);
+		int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		memcpy(sa.sun_path, targets[i], strlen(targets[i]));
+		if (targets[i][0] == '@')
+			sa.sun_path[0] = '\0';
+		g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, len), ==, 0);
+		g_setenv("NOTIFY_SOCKET", targets[i], true);
+		g_assert_cmpint(vmm_sd_notify("READY=1"), ==, 0);
+		g_assert_cmpint(recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT), ==, 7);
+		g_assert_cmpstr(buf, ==, "READY=1");
+		close(fd);
+	}
+	g_setenv("NOTIFY_SOCKET", "relative/path", true);
+	g_assert_cmpint(vmm_sd_notify("READY=1"), ==, -EAFNOSUPPORT);
+	g_unsetenv("NOTIFY_SOCKET");
+	g_assert_cmpint(vmm_sd_notify("READY=1"), ==, 0);
+	g_unlink(path);
+	g_rmdir(dir);
+}
+
+static void test_pidfile(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("test-dm-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "xvdm.pid", NULL);
+	g_autofree char *want = g_strdup_printf("%d\n", (int)getpid());
+	g_autofree char *got = NULL;
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(vmm_pidfile_write(path, &err), ==, 0);
+	g_assert_true(g_file_get_contents(path, &got, NULL, NULL));
+	g_assert_cmpstr(got, ==, want);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_assert_cmpint(vmm_pidfile_write("/nonexistent-dir/xvdm.pid", &err), <, 0);
+	g_assert_nonnull(strstr(err->message, "pid file"));
+}
+
+static void test_runas_errors(void)
+{
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(vmm_drop_privileges("no-such-user-xvdm", &err), ==, -ENOENT);
+	g_assert_nonnull(strstr(err->message, "no such user"));
+	g_clear_error(&err);
+	g_assert_cmpint(vmm_drop_privileges("root", &err), ==, -EINVAL);
+	g_clear_error(&err);
+	g_assert_cmpint(vmm_drop_privileges("nobody:no-such-group-xvdm", &err), ==, -ENOENT);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -369,5 +437,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/dm/args/probe", test_probe);
 	g_test_add_func("/dm/args/errors", test_errors);
 	g_test_add_func("/dm/args/dispatch", test_dispatch);
+	g_test_add_func("/dm/ops/sd-notify", test_notify);
+	g_test_add_func("/dm/ops/pidfile", test_pidfile);
+	g_test_add_func("/dm/ops/runas-errors", test_runas_errors);
 	return g_test_run();
 }
