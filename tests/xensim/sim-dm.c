@@ -358,7 +358,8 @@ static void restricted_life(struct xs_dom *d, const char *qmp, const char *pidfi
 		  sim_status_str(st));
 	SIM_CHECK(&sim, hv_dom_servers(d, NULL, 0) == 0, "ioreq server left (restricted)");
 	hv_xs_rm(sim.hv, 0, NODE);
-	sim_note("restricted life: prelaunch until cont, served after xentoolcore_restrict_all and -runas nobody");
+	sim_note("restricted life: prelaunch until cont, served after xentoolcore_restrict_all and "
+		 "-runas nobody");
 }
 
 /* Xen >= 4.20: -machine none, no -xen-domid. */
