@@ -101,6 +101,48 @@ static void qmp_greeting(int fd)
 		  "QMP greeting: %s", buf);
 }
 
+/* Dropped, each of them, and the next client is served. */
+static void bad_clients(const char *qmp)
+{
+	g_autoptr(GString) big = g_string_new("{\"execute\":\"query-status\",\"id\":\"");
+	struct timeval tv = { 5, 0 };
+	char buf[1024];
+	size_t sent = 0;
+	int fd;
+
+	/* a message over 64 KiB: an error reply, then EOF */
+	while (big->len < 70000)
+		g_string_append(big, "AAAAAAAAAAAAAAAA");
+	fd = qmp_connect(qmp);
+	qmp_greeting(fd);
+	SIM_CHECK(&sim, send(fd, big->str, big->len, MSG_NOSIGNAL) == (ssize_t)big->len, "send");
+	qmp_line(fd, buf, sizeof(buf));
+	SIM_CHECK(&sim, strstr(buf, "too large"), "oversized message: %s", buf);
+	/* EOF, or ECONNRESET: xvdm closed with the rest of the message unread */
+	errno = 0;
+	SIM_CHECK(&sim, read(fd, buf, 1) <= 0 && errno != EAGAIN,
+		  "oversized message: the client is not dropped");
+	close(fd);
+
+	/* stray tokens, one error reply each, never read: dropped once too much is pending */
+	fd = qmp_connect(qmp);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(buf, ' ', sizeof(buf));
+	for (size_t i = 0; i < sizeof(buf); i += 2)
+		buf[i] = 'x';
+	while (sent < (64u << 20)) {
+		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+
+		if (n < 0)
+			break;
+		sent += n;
+	}
+	SIM_CHECK(&sim, sent < (64u << 20) && (errno == EPIPE || errno == ECONNRESET),
+		  "a client that never reads was not dropped (%zu bytes sent, %s)", sent,
+		  strerror(errno));
+	close(fd);
+}
+
 static void libxl_conversation(const char *qmp)
 {
 	g_autofree char *chardev = NULL;
@@ -138,7 +180,9 @@ static void libxl_conversation(const char *qmp)
 		   "{\"return\": {\"status\": \"running\", \"singlestep\": false, \"running\": "
 		   "true}, \"id\": 2}\r\n");
 	close(fd);
-	sim_note("QMP: libxl's conversation, an unknown command, a client gone mid-message");
+	bad_clients(qmp);
+	sim_note("QMP: libxl's conversation, an unknown command, a client gone mid-message, an "
+		 "oversized message, a client that does not read its replies");
 }
 
 static void use_rng(struct xs_dom *d)
