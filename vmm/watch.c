@@ -16,6 +16,7 @@
  * another guest's.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <linux/virtio_ids.h>
 
@@ -23,6 +24,7 @@
 #include "vmm/vmm.h"
 
 #define TOKEN_RELEASE "release"
+#define TOKEN_CONTROL "control"
 
 /*
  * The two layouts xl writes (FACTS 28, 29, 38):
@@ -352,9 +354,57 @@ static void scan_slots(struct vmm *v, const struct layout *lay)
 	}
 }
 
+static char *control_path(uint32_t domid)
+{
+	return g_strdup_printf("/local/domain/%u/control/shutdown", domid);
+}
+
+/*
+ * A tracked domain is reaped when its xenstore node goes. Its control/shutdown node is
+ * watched too: xl save and migrate ask the guest to suspend there (libxl's xenstore
+ * suspend protocol, "suspend"), and xvdm has no device state to save.
+ */
 void vmm_track_domain(struct vmm *v, uint32_t domid)
 {
-	g_hash_table_add(v->tracked, GUINT_TO_POINTER(domid));
+	g_autofree char *p = control_path(domid);
+	int r;
+
+	if (!g_hash_table_add(v->tracked, GUINT_TO_POINTER(domid)) || !v->xs)
+		return;
+	r = xh_xs_watch(v->xs, p, TOKEN_CONTROL);
+	if (r < 0)
+		log_info("dom%u: cannot watch %s (%s): a save will not be reported", domid, p,
+			 g_strerror(-r));
+}
+
+static void untrack_domain(struct vmm *v, uint32_t domid)
+{
+	g_autofree char *p = control_path(domid);
+
+	g_hash_table_remove(v->tracked, GUINT_TO_POINTER(domid));
+	if (v->xs)
+		xh_xs_unwatch(v->xs, p, TOKEN_CONTROL);
+}
+
+/* Save/restore is not supported: say so when the toolstack starts one. */
+static void control_event(struct vmm *v, const char *path)
+{
+	g_autofree char *value = NULL, *expect = NULL;
+	unsigned domid;
+
+	if (sscanf(path, "/local/domain/%u/", &domid) != 1 || !vmm_find_guest(v, domid))
+		return;
+	expect = control_path(domid);
+	if (strcmp(path, expect))
+		return;
+	value = xh_xs_read(v->xs, path);
+	if (!value || strcmp(value, "suspend"))
+		return;
+	log_warn("dom%u: the toolstack asks the guest to suspend (xl save or migrate): not "
+		 "supported with xvdm, which keeps no device state to save (rings, negotiated "
+		 "features, back-end sessions); a restored guest would find its virtio devices "
+		 "reset. The devices stay served until the domain is gone",
+		 domid);
 }
 
 /* @releaseDomain: drop the guests whose domain no longer exists. */
@@ -377,7 +427,7 @@ static void reap_guests(struct vmm *v)
 	for (i = 0; i < gone->len; i++) {
 		uint32_t domid = g_array_index(gone, uint32_t, i);
 
-		g_hash_table_remove(v->tracked, GUINT_TO_POINTER(domid));
+		untrack_domain(v, domid);
 		if (vmm_find_guest(v, domid))
 			log_msg("dom%u: domain is gone: releasing its devices", domid);
 		vmm_remove_guest(v, domid);
@@ -403,6 +453,10 @@ void vmm_watch_event(struct vmm *v, const char *path, const char *token)
 
 	if (!strcmp(token, TOKEN_RELEASE)) {
 		reap_guests(v);
+		return;
+	}
+	if (!strcmp(token, TOKEN_CONTROL)) {
+		control_event(v, path);
 		return;
 	}
 	for (i = 0; i < G_N_ELEMENTS(layouts) && v->slots; i++)
@@ -440,9 +494,18 @@ void vmm_watch_stop(struct vmm *v)
 {
 	unsigned i;
 
+	GHashTableIter it;
+	gpointer key;
+
 	if (!v->xs)
 		return;
 	xh_xs_unwatch(v->xs, "@releaseDomain", TOKEN_RELEASE);
+	g_hash_table_iter_init(&it, v->tracked);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		g_autofree char *p = control_path(GPOINTER_TO_UINT(key));
+
+		xh_xs_unwatch(v->xs, p, TOKEN_CONTROL);
+	}
 	if (!v->slots)
 		return;
 	for (i = 0; i < G_N_ELEMENTS(layouts); i++) {

@@ -16,6 +16,8 @@
  *     device waits for its back-end), and delta (every cycle), whose slot is malformed
  *     (refused: its state stays 1). xvdm's open fds (/proc/PID/fd) and RSS (VmRSS) are
  *     measured after each cycle and must stay flat after a warm-up.
+ *     In the first cycle alpha gets a save request (control/shutdown = suspend): xvdm
+ *     says it is not supported, and alpha's device stays served.
  *  2. Reboot: alpha reads entropy in a thread, without a pause, while beta is destroyed
  *     and created again under the same name with a new domid (xl reboot); beta's new
  *     device works and alpha's reads go on throughout.
@@ -240,6 +242,27 @@ static void guest_refused(struct guest *g)
 	free(st);
 }
 
+/*
+ * xl save asks the guest to suspend through control/shutdown (the guest acknowledges by
+ * clearing it): xvdm watches it and logs that save/restore is not supported; the
+ * device stays served meanwhile.
+ */
+static void save_request(struct guest *g, struct vdrv *v)
+{
+	char path[96];
+	int ret;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", g->domid);
+	ret = hv_xs_wait_watch(sim.hv, path, 5000);
+	SIM_CHECK(&sim, !ret, "%s: xvdm does not watch %s", g->name, path);
+	ret = hv_xs_write(sim.hv, 0, path, "suspend"); /* libxl */
+	SIM_CHECK(&sim, !ret, "write %s: %s", path, strerror(-ret));
+	usleep(50 * 1000);
+	ret = hv_xs_write(sim.hv, 0, path, ""); /* the guest's acknowledgement */
+	SIM_CHECK(&sim, !ret, "write %s: %s", path, strerror(-ret));
+	guest_read(g, v);
+}
+
 static unsigned count_fds(pid_t pid)
 {
 	char path[64];
@@ -297,6 +320,8 @@ static void one_cycle(unsigned c)
 		guest_read(&alpha, &va);
 		guest_read(&beta, &vb);
 	}
+	if (c == 0)
+		save_request(&alpha, &va);
 	if (with_gamma)
 		guest_no_backend(&gamma_);
 	guest_refused(&delta);
