@@ -19,7 +19,12 @@
 #                           (from $WORK/debs-qsd; its closure is checked too), /usr/bin/vhub-blk
 #                           (from VHUB_BIN, default $WORK/out/vhub-blk-arm64, made by
 #                           cross-build.sh), /etc/xvdm/xvdm-blk.conf, /root/domU-blk*.cfg,
-#                           and the PCI round's /etc/xvdm/xvdm-pci.conf and /root/domU-pci.cfg.
+#                           the PCI round's /etc/xvdm/xvdm-pci.conf and /root/domU-pci.cfg,
+#                           and the SHMEM round's /usr/bin/vhub-shm (VSHM_BIN, default
+#                           $WORK/out/vhub-shm-arm64), /etc/xvdm/xvdm-shm.conf,
+#                           /root/domU-shm.cfg and /root/domU-shm.cpio.gz (domU.cpio.gz
+#                           plus /usr/bin/shm-probe from PROBE_BIN, default
+#                           $WORK/out/shm-probe-arm64).
 #                           So the rng test's dom0 stays as small as it was.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -176,8 +181,24 @@ if [ "${WITH_BLK:-0}" = 1 ]; then
 	else
 		echo "WARNING: no vhub-blk binary at $VHUB_BIN: dom0-blk is built without it"
 	fi
-	cp "$E2E_DIR/domU-blk.cfg" "$E2E_DIR/domU-blk-xen.cfg" "$E2E_DIR/domU-pci.cfg" "$Q/root/"
-	cp "$E2E_DIR/xvdm-blk.conf" "$E2E_DIR/xvdm-pci.conf" "$Q/etc/xvdm/"
+	# the SHMEM round: vhub-shm in dom0, shm-probe in its own domU initramfs (domU.cpio.gz
+	# followed by a second archive with /usr/bin/shm-probe)
+	VSHM_BIN=${VSHM_BIN:-$OUT/vhub-shm-arm64}
+	PROBE_BIN=${PROBE_BIN:-$OUT/shm-probe-arm64}
+	if [ -f "$VSHM_BIN" ] && [ -f "$PROBE_BIN" ]; then
+		install -m 755 "$VSHM_BIN" "$Q/usr/bin/vhub-shm"
+		v=$(check_closure "$Q/usr/bin/vhub-shm" "$R" "$Q") || { echo "$v"; exit 1; }
+		echo "vhub-shm in dom0-blk; runtime closure (all present):$v"
+		mkdir -p "$B/domU-shm/usr/bin"
+		install -m 755 "$PROBE_BIN" "$B/domU-shm/usr/bin/shm-probe"
+		(cd "$B/domU-shm" && find . | cpio -o -H newc --quiet | gzip -1 > "$B/domU-shm-add.cpio.gz")
+		cat "$OUT/domU.cpio.gz" "$B/domU-shm-add.cpio.gz" > "$Q/root/domU-shm.cpio.gz"
+	else
+		echo "WARNING: no $VSHM_BIN or $PROBE_BIN: dom0-blk is built without the SHMEM round's programs"
+	fi
+	cp "$E2E_DIR/domU-blk.cfg" "$E2E_DIR/domU-blk-xen.cfg" "$E2E_DIR/domU-pci.cfg" \
+		"$E2E_DIR/domU-shm.cfg" "$Q/root/"
+	cp "$E2E_DIR/xvdm-blk.conf" "$E2E_DIR/xvdm-pci.conf" "$E2E_DIR/xvdm-shm.conf" "$Q/etc/xvdm/"
 	(cd "$Q" && find . | cpio -o -H newc --quiet | gzip -1 > "$B/dom0-blk-add.cpio.gz")
 	cat "$OUT/dom0.cpio.gz" "$B/dom0-blk-add.cpio.gz" > "$OUT/dom0-blk.cpio.gz"
 	echo "qemu-storage-daemon in dom0-blk; runtime closure (all present):$seen"

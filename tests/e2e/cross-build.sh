@@ -8,8 +8,10 @@
 #   3. meson setup + compile of the project source tree into $WORK/build-arm64 (out of
 #      tree: the source tree is not touched), only the xvdm executable;
 #   4. the binary is copied to $WORK/out/xvdm-arm64 and its DT_NEEDED printed;
-#   5. the blk test's own back-end, tests/backends/vhub-blk (plain libc), the same way:
-#      $WORK/out/vhub-blk-arm64 (only when WITH_BLK=1).
+#   5. the blk test's own back-ends, tests/backends/vhub-blk and vhub-shm (plain libc), the
+#      same way: $WORK/out/vhub-blk-arm64 and vhub-shm-arm64, and the SHMEM round's domU
+#      program tests/e2e/shm-probe.c (static, no meson): $WORK/out/shm-probe-arm64 (only
+#      when WITH_BLK=1).
 # Idempotent: the sysroot is re-unpacked only when its package set changed; meson
 # rebuilds incrementally. Env: BUILD_DIR (default $WORK/build-arm64), SRC_ROOT.
 set -euo pipefail
@@ -84,6 +86,14 @@ if [ "${WITH_BLK:-0}" = 1 ]; then
 	mkdir -p "$WORK/out"
 	cp "$VHUB" "$WORK/out/vhub-blk-arm64"
 	echo "vhub-blk: $VHUB -> $WORK/out/vhub-blk-arm64 ($(stat -c %s "$VHUB") bytes)"
+	meson compile -C "$B" vhub-shm
+	VSHM=$(find "$B" -name vhub-shm -type f -perm -u+x | head -1)
+	[ -n "$VSHM" ] || { echo "no vhub-shm executable under $B"; exit 1; }
+	cp "$VSHM" "$WORK/out/vhub-shm-arm64"
+	echo "vhub-shm: $VSHM -> $WORK/out/vhub-shm-arm64 ($(stat -c %s "$VSHM") bytes)"
+	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -Werror -s -o "$WORK/out/shm-probe-arm64" \
+		"$E2E_DIR/shm-probe.c"
+	echo "shm-probe: $WORK/out/shm-probe-arm64 ($(stat -c %s "$WORK/out/shm-probe-arm64") bytes, static)"
 fi
 BIN=$(find "$B" -name xvdm -type f -perm -u+x | head -1)
 [ -n "$BIN" ] || { echo "no xvdm executable under $B"; exit 1; }

@@ -25,6 +25,17 @@
 # blk test; dom0 destroys it (timed), expects that xvdm to exit 0 by itself (its only
 # guest is gone), and checks the image as after the other rounds. Markers "E2E: P: ",
 # console "UP| ", that xvdm's log "XVDMP| ".
+# The SHMEM round (e2e.shm=1, last): VIRTIO shared memory through virtio-mmio. dom0 starts
+# tests/backends/vhub-shm on /run/vshm.sock (GET_SHMEM_CONFIG: region 0 of 1 MiB; it maps
+# 4 KiB (a page) of a memfd of known content at the region's start once xvdm's back-end channel is
+# up), writes the guest's virtio,mmio node with `xvdm dtb --config
+# /etc/xvdm/xvdm-shm.conf`, runs `xl create -p /root/domU-shm.cfg`, starts a third xvdm,
+# `xvdm --config /etc/xvdm/xvdm-shm.conf -v` (a vhost-user-device, device-id 42, base
+# 0x2000000, SPI 33), unpauses the guest. The domU's shm-probe finds the region through
+# SHMSel/SHMLen/SHMBase, compares the bytes, times reads, prints "SHM-PROBE: UNMAP-NOW";
+# dom0 then sends vhub-shm SIGUSR1 (unmap everything) and, on "SHM-PROBE: MAP-AGAIN",
+# SIGUSR2 (map again). Then xl destroy (timed), that xvdm exits 0 by itself, vhub-shm
+# exits 0 on SIGTERM. Markers "E2E: S: ", console "US| ", logs "XVDMS| " and "VSHM| ".
 # Kernel cmdline knobs (dom0 bootargs):
 #   e2e.test=rng|blk   the scenario (default rng); blk: e2e.rounds=1 is qemu-storage-daemon
 #                      (shadow) only
@@ -39,8 +50,10 @@
 #   e2e.debug=1        run xvdm with -v -v (debug log) instead of -v
 #   e2e.pci=1          (blk test) then the PCI round; e2e.rounds=0 e2e.pci=1: the PCI
 #                      round alone
-#   e2e.live=1         PCI round: relay the domU's console ("LU| ") and xvdm's log ("LX| ")
-#                      as they are written (for a guest that hangs)
+#   e2e.shm=1          (blk test) then the SHMEM round (after the PCI round); e2e.rounds=0
+#                      e2e.pci=0 e2e.shm=1: the SHMEM round alone
+#   e2e.live=1         PCI and SHMEM rounds: relay the domU's console ("LU| ") and xvdm's
+#                      log ("LX| ") as they are written (for a guest that hangs)
 #   e2e.shell=1        drop to an interactive shell at the end instead of powering off
 /bin/busybox --install -s
 export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -74,9 +87,11 @@ esac
 ROUNDS=${ROUNDS:-2}
 PCI=$(arg e2e.pci)
 [ "$TEST" = blk ] || PCI=0
+SHM=$(arg e2e.shm)
+[ "$TEST" = blk ] || SHM=0
 CON=/var/log/xen/console/guest-domU.log
 XLOG=/var/log/xvdm.log
-say "test $TEST: $CFGS, $XCONF, $ROUNDS round(s)$([ "$PCI" = 1 ] && echo ", then the PCI round")"
+say "test $TEST: $CFGS, $XCONF, $ROUNDS round(s)$([ "$PCI" = 1 ] && echo ", then the PCI round")$([ "$SHM" = 1 ] && echo ", then the SHMEM round")"
 
 for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc loop; do
 	modprobe $m || say "modprobe $m failed"
@@ -178,7 +193,7 @@ XVDM_PID=
 XL_EXTRA=
 V=-v
 [ "$(arg e2e.debug)" = 1 ] && V="-v -v"
-[ "$DM" = xvdm ] || PCI=0
+[ "$DM" = xvdm ] || PCI=0 SHM=0
 case $DM in
 xvdm)
 	if [ -x /usr/bin/xvdm ]; then
@@ -384,12 +399,142 @@ pci_round() {
 	say "P: ---- end of xvdm log ----"
 }
 
+# The SHMEM round (e2e.shm=1): see the header. Label S, console "US| ", that xvdm's log
+# "XVDMS| ", vhub-shm's "VSHM| ". SHM_MAP (ID:SHM_OFFSET:LEN:ro:SEED) must match
+# domU-init.sh's SHM_MAPLEN and SHM_SEED; the region is 1 MiB.
+SCONF=/etc/xvdm/xvdm-shm.conf SCFG=/root/domU-shm.cfg SDTB=/root/xvdm-shm.dtb
+SLOG=/var/log/xvdm-shm.log VSLOG=/var/log/vhub-shm.log
+SHM_MAP=0:0:0x1000:ro:7
+# wait_console MARKER: wait (WAIT s) for MARKER in the domU's console from byte $off on;
+# fails at once when the domU printed its END marker or is gone
+wait_console() {
+	i=0
+	while [ $i -lt $((WAIT * 5)) ]; do
+		tail -c +$((off + 1)) $CON 2>/dev/null | grep -q "$1" && return 0
+		tail -c +$((off + 1)) $CON 2>/dev/null | grep -q 'DOMU: END' && return 1
+		xl list domU >/dev/null 2>&1 || return 1
+		alive $SX_PID || { say "S: xvdm is gone while waiting for $1"; return 1; }
+		if [ $((i % 50)) = 49 ]; then
+			say "S: still waiting for $1: xvdm state $(cut -d' ' -f3 /proc/$SX_PID/stat) wchan $(cat /proc/$SX_PID/wchan) $(xl vcpu-list domU | tail -1)"
+		fi
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+shm_round() {
+	say "S: SHMEM round: $SCFG, $SCONF"
+	if ! command -v vhub-shm >/dev/null || [ ! -f /root/domU-shm.cpio.gz ]; then
+		say "S: no vhub-shm or /root/domU-shm.cpio.gz in this image"
+		return 1
+	fi
+	T0=$(up)
+	vhub-shm --socket /run/vshm.sock --regions 0:0x100000 --map $SHM_MAP > $VSLOG 2>&1 &
+	VSHM_PID=$!
+	i=0
+	while [ ! -S /run/vshm.sock ] && [ $i -lt 300 ] && alive $VSHM_PID; do sleep 0.05; i=$((i + 1)); done
+	if [ -S /run/vshm.sock ]; then
+		say "S: vhub-shm: socket /run/vshm.sock appeared $(since "$T0") s after start (pid $VSHM_PID; region 0 of 1 MiB, --map $SHM_MAP)"
+	else
+		say "S: vhub-shm: NO socket /run/vshm.sock $(since "$T0") s after start"
+		sed 's/^/VSHM| /' $VSLOG
+		return 1
+	fi
+	T0=$(up)
+	xvdm dtb --config $SCONF --guest domU -o $SDTB
+	say "S: xvdm dtb --config $SCONF --guest domU -o $SDTB: rc $?, $(stat -c %s $SDTB 2>/dev/null || echo no) bytes ($(since $T0) s)"
+	off=$(stat -c %s $CON 2>/dev/null || echo 0)
+	T0=$(up)
+	say "S: xl create -p $SCFG at uptime $T0 s"
+	xl $XLV create -p $SCFG
+	rc=$?
+	if [ $rc != 0 ]; then
+		say "S: xl create -p FAILED (rc $rc)"
+		tail -20 /var/log/xen/xl-domU.log 2>/dev/null
+		return 1
+	fi
+	domid=$(xl domid domU)
+	say "S: xl create -p returned after $(since $T0) s: domid $domid, state $(xl list domU | awk 'NR == 2 {print $5}')"
+	T1=$(up)
+	# shellcheck disable=SC2086
+	xvdm --config $SCONF $V > $SLOG 2>&1 &
+	SX_PID=$!
+	say "S: started: xvdm --config $SCONF $V (log $SLOG)"
+	i=0
+	while ! grep -q ' ready$' $SLOG && [ $i -lt 400 ] && alive $SX_PID; do sleep 0.05; i=$((i + 1)); done
+	if grep -q ' ready$' $SLOG && alive $SX_PID; then
+		say "S: xvdm ready $(since $T1) s after start (pid $SX_PID)"
+		LIVE=""
+		if [ "$(arg e2e.live)" = 1 ]; then
+			tail -c +$((off + 1)) -f $CON | sed 's/^/LU| /' &
+			LIVE="$LIVE $!"
+			tail -n +1 -f $SLOG | sed 's/^/LX| /' &
+			LIVE="$LIVE $!"
+		fi
+		xl unpause domU
+		say "S: xl unpause domU rc $? at uptime $(up) s"
+		T2=$(up)
+		# shm-probe checked the mapped bytes and measured: the back-end unmaps everything
+		if wait_console 'SHM-PROBE: UNMAP-NOW'; then
+			kill -USR1 $VSHM_PID
+			say "S: the domU's UNMAP-NOW marker after $(since "$T2") s: SIGUSR1 to vhub-shm (unmap everything) rc $?"
+		else
+			say "S: NO UNMAP-NOW marker from the domU after $(since "$T2") s"
+		fi
+		# the domU saw zeros: the back-end maps its --map list again
+		T2=$(up)
+		if wait_console 'SHM-PROBE: MAP-AGAIN'; then
+			kill -USR2 $VSHM_PID
+			say "S: the domU's MAP-AGAIN marker after $(since "$T2") s: SIGUSR2 to vhub-shm (map again) rc $?"
+		else
+			say "S: NO MAP-AGAIN marker from the domU after $(since "$T2") s"
+		fi
+		domu_console S US
+		# shellcheck disable=SC2086
+		[ -n "$LIVE" ] && kill $LIVE 2>/dev/null
+	else
+		alive $SX_PID || { wait $SX_PID; say "S: xvdm exited at start-up with status $?"; }
+		say "S: xvdm NOT ready after $(since $T1) s: the guest stays paused"
+	fi
+	xl list
+	T1=$(up)
+	say "S: xl destroy domU at uptime $T1 s"
+	xl destroy domU
+	rc=$?
+	say "S: xl destroy rc=$rc took $(since $T1) s"
+	i=0
+	while alive $SX_PID && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	how="by itself"
+	if alive $SX_PID; then
+		say "S: xvdm still running $(since $T1) s after xl destroy: SIGTERM"
+		kill -TERM $SX_PID
+		how="after SIGTERM"
+	fi
+	wait $SX_PID
+	say "S: xvdm exit status $? $how, $(since $T1) s after xl destroy"
+	if alive $VSHM_PID; then
+		say "S: vhub-shm still running after xl destroy (pid $VSHM_PID)"
+	else
+		say "S: vhub-shm NOT running after xl destroy"
+	fi
+	kill -TERM $VSHM_PID 2>/dev/null
+	wait $VSHM_PID
+	say "S: vhub-shm exit status $? after SIGTERM"
+	say "S: ---- xvdm log ($(wc -l < $SLOG) lines) ----"
+	print_log $SLOG XVDMS
+	say "S: ---- end of xvdm log ----"
+	say "S: ---- vhub-shm log ($(wc -l < $VSLOG) lines) ----"
+	tail -n 100 $VSLOG | tr -d '\r' | sed 's/^/VSHM| /'
+	say "S: ---- end of vhub-shm log ----"
+}
+
 r=1
 while [ $r -le "$ROUNDS" ]; do
 	round $r
 	r=$((r + 1))
 done
 [ "$PCI" = 1 ] && pci_round
+[ "$SHM" = 1 ] && shm_round
 
 if [ -n "$XVDM_PID" ]; then
 	if alive $XVDM_PID; then

@@ -12,7 +12,10 @@
 # from xvdm dtb) and enumerates bus 0 through ECAM at boot. Print the DT node, the bus and
 # its devices (vendor, device, class, IRQ, BARs, driver) from /sys, load virtio_pci and
 # virtio_blk, then the same /dev/vda test as blk, then the INTx line in /proc/interrupts.
-# Knobs (domU cmdline, xl "extra="): e2e.test=rng|blk|pci (default rng); e2e.dry=1 never
+# e2e.test=shm (domU-shm.cfg, the SHMEM round): no virtio driver; shm-probe reads the
+# virtio-mmio registers and the shared memory window through /dev/mem (see below).
+# Knobs (domU cmdline, xl "extra="): e2e.test=rng|blk|pci|shm (default rng);
+# e2e.shmreads=N (shm: reads per cost measurement, default 100); e2e.dry=1 never
 # touches the virtio-mmio window (without an ioreq server Xen injects a data abort into the
 # domU): only checks that the device-tree node and the modules are there and that
 # virtio_rng (or virtio_blk) loads.
@@ -25,6 +28,34 @@ since() { echo "$(up) $1" | awk '{printf "%.2f", $1-$2}'; }
 TEST=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^e2e.test=//p' | tail -1)
 TEST=${TEST:-rng}
 echo "DOMU: userspace up at uptime $(up) s"
+
+# The SHMEM round (e2e.test=shm, domU-shm.cfg): no virtio driver at all (the device is
+# reached through /dev/mem; a bound virtio_mmio would own the window, and
+# CONFIG_IO_STRICT_DEVMEM refuses /dev/mem there). shm-probe (tests/e2e/shm-probe.c) reads
+# the registers at the base of xvdm dtb's /passthrough/virtio@* node and the shared memory
+# window they point at. SHM_MAPLEN and SHM_SEED must match dom0-init.sh's vhub-shm --map.
+if [ "$TEST" = shm ]; then
+	SHM_MAPLEN=0x1000 SHM_SEED=7
+	N=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^e2e.shmreads=//p' | tail -1)
+	base=
+	for n in /proc/device-tree/passthrough/virtio@*; do
+		[ -d "$n" ] || { echo "DOMU: shm: NO /passthrough/virtio@* node in the device tree"; continue; }
+		echo "DOMU: shm: DT node $n compatible=$(cat "$n/compatible")" \
+			"reg=$(hexdump -v -e '4/1 "%02x" " "' "$n/reg")" \
+			"interrupts=$(hexdump -v -e '4/1 "%02x" " "' "$n/interrupts")"
+		base=0x$(hexdump -v -n 8 -e '8/1 "%02x"' "$n/reg")
+	done
+	echo "DOMU: shm: loaded modules: $(lsmod | awk 'NR > 1 {print $1}' | tr '\n' ' ')(none expected)"
+	if [ -n "$base" ]; then
+		T1=$(up)
+		/usr/bin/shm-probe "$base" $SHM_MAPLEN $SHM_SEED "${N:-100}" 60
+		echo "DOMU: shm: shm-probe exit status $? ($(since $T1) s)"
+	fi
+	dmesg | grep -E 'virtio|abort|Unable to handle|Internal error|Oops|BUG|devmem|mem:' | tail -10 |
+		sed 's/^/DOMU: dmesg: /'
+	echo "DOMU: END at uptime $(up) s"
+	while :; do sleep 3600; done
+fi
 for n in /proc/device-tree/virtio@*; do
 	[ -d "$n" ] || { echo "DOMU: NO virtio node in the device tree"; continue; }
 	echo "DOMU: DT node $n compatible=$(cat "$n/compatible")" \

@@ -18,6 +18,11 @@
 # SPIs), starts `xvdm --config xvdm-pci.conf` (xvdm is the guest's PCI host bridge), then
 # unpauses it; the domU's Linux enumerates the bus, virtio_pci binds 1af4:1042, and
 # virtio_blk reads and writes /dev/vda with INTx interrupts; the data is checked as above.
+# Then the SHMEM round: a vhost-user-device (device-id 42) with a VIRTIO shared memory region
+# on virtio-mmio, backed by our vhub-shm; the domU's shm-probe finds the region through
+# SHMSel/SHMLen/SHMBase (via /dev/mem), reads the page vhub-shm mapped and compares them
+# with their known pattern, times reads of the window, a register and RAM, then sees zeros
+# after dom0 makes vhub-shm unmap (SIGUSR1) and the bytes again after it maps (SIGUSR2).
 #
 # Usage: tests/e2e/e2e.sh [--dry-run] [--demo]
 #   --dry-run  boot with a fake backend (a shell loop doing only libxl's xenstore handshake)
@@ -25,12 +30,12 @@
 #              lab itself (images, toolstack, domU boot, modules, create/destroy rounds);
 #              an xvdm build failure is reported but does not stop it.
 #   --demo     at the end, also print the domU console and an excerpt of xvdm's log.
-# Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS (any of "rng blk pci dry
+# Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS (any of "rng blk pci shm dry
 #      blk-dry", one boot each; default "rng blk"; blk-dry = the blk lab with the fake backend:
 #      qemu-storage-daemon comes up, the domU only loads virtio_blk; pci = the blk lab with
-#      the PCI round alone), BLK_ROUNDS (default 2;
+#      the PCI round alone; shm = the blk lab with the SHMEM round alone), BLK_ROUNDS (default 2;
 #      1 = only the qemu-storage-daemon/shadow round), PCI_ROUND (default 1; 0 = the blk
-#      boot without its PCI round),
+#      boot without its PCI round), SHM_ROUND (default 1; 0 = without the SHMEM round),
 #      SKIP_FETCH=1, TIMEOUT (per boot, default 900 s), DESTROY_MAX (s, default 9.5),
 #      E2E_ARGS (extra dom0 knobs, e.g. "e2e.shell=1 e2e.logmax=0"), VERBOSE=1 (build
 #      output on the terminal; otherwise in $WORK/logs/), INTERACTIVE=1 (build, then boot
@@ -54,8 +59,9 @@ TIMEOUT=${TIMEOUT:-900}
 DESTROY_MAX=${DESTROY_MAX:-9.5}
 BLK_ROUNDS=${BLK_ROUNDS:-2}
 PCI_ROUND=${PCI_ROUND:-1}
+SHM_ROUND=${SHM_ROUND:-1}
 # qemu-storage-daemon and the dom0-blk image only when a blk test runs
-case " $TESTS " in *" blk "* | *" blk-dry "* | *" pci "*) export WITH_BLK=1 ;; *) export WITH_BLK=0 ;; esac
+case " $TESTS " in *" blk "* | *" blk-dry "* | *" pci "* | *" shm "*) export WITH_BLK=1 ;; *) export WITH_BLK=0 ;; esac
 mkdir -p "$WORK/logs"
 T=$WORK/timings.txt
 : > "$T"
@@ -98,7 +104,7 @@ if phase cross-build "$HERE/cross-build.sh"; then
 else
 	have_xvdm=0
 	case " $TESTS " in
-	*" rng "* | *" blk "* | *" pci "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
+	*" rng "* | *" blk "* | *" pci "* | *" shm "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
 	esac
 	echo "                 (dry run: going on without xvdm)"
 	rm -f "$WORK/out/xvdm-arm64"
@@ -109,11 +115,15 @@ if [ "${INTERACTIVE:-0}" = 1 ]; then
 	dm=xvdm test=rng
 	case $TESTS in dry | blk-dry) dm=fake ;; esac
 	extra=""
-	case $TESTS in blk | blk-dry | pci)
+	case $TESTS in blk | blk-dry | pci | shm)
 		test=blk
 		export DOM0_INITRD=$WORK/out/dom0-blk.cpio.gz ;;
 	esac
-	case $TESTS in blk) extra="e2e.pci=$PCI_ROUND" ;; pci) extra="e2e.rounds=0 e2e.pci=1" ;; esac
+	case $TESTS in
+	blk) extra="e2e.pci=$PCI_ROUND e2e.shm=$SHM_ROUND" ;;
+	pci) extra="e2e.rounds=0 e2e.pci=1" ;;
+	shm) extra="e2e.rounds=0 e2e.pci=0 e2e.shm=1" ;;
+	esac
 	# shellcheck disable=SC2086
 	exec "$HERE/run-qemu.sh" e2e.dm=$dm e2e.test=$test $extra ${E2E_ARGS:-}
 fi
@@ -141,9 +151,9 @@ line() { grep -a -m1 -- "$1" "$CLEAN"; }
 expect() { # description grep-pattern
 	if grep -aq -- "$2" "$CLEAN"; then ok "$1"; else ko "$1   (no line matching: $2)"; fi
 }
-destroy_check() { # round (a number, or P for the PCI round)
+destroy_check() { # round (a number, or P for the PCI round, S for the SHMEM round)
 	local l s r=R$1
-	[ "$1" = P ] && r=P
+	case $1 in P | S) r=$1 ;; esac
 	l=$(line "E2E: $r: xl destroy rc=")
 	s=$(echo "$l" | sed -n 's/.*took \([0-9.]*\) s.*/\1/p')
 	if [ -n "$s" ] && echo "$l" | grep -q 'rc=0 ' && awk "BEGIN{exit !($s < $DESTROY_MAX)}"; then
@@ -294,9 +304,65 @@ pci_round() {
 	expect "P: dom0 after destroy: the rest of the image is unchanged (cmp)" \
 		"E2E: blk: P: after destroy: .*; the rest is unchanged (cmp)"
 }
+# shm_round: the SHMEM round's checks (dom0-init.sh's "E2E: S: " lines, the domU's "US| "
+# console with shm-probe's lines, that xvdm's "XVDMS| " log). The cost per access is printed,
+# not judged: emulated hardware.
+shm_round() {
+	local d l len gpa w
+	d=$(line "E2E: S: xl create -p returned" | sed -n 's/.*domid \([0-9]*\).*/\1/p')
+	expect "S: vhub-shm (tests/backends, arm64) listens on /run/vshm.sock (region 0: 1 MiB; --map 4 KiB, seed 7)" \
+		"E2E: S: vhub-shm: socket /run/vshm.sock appeared"
+	expect "S: xvdm dtb --config xvdm-shm.conf --guest domU wrote the partial device tree in dom0" \
+		"E2E: S: xvdm dtb .*: rc 0, [0-9]* bytes"
+	expect "S: xl create -p domU-shm.cfg (device_tree=, vuart=sbsa_uart): domain created paused" \
+		"E2E: S: xl create -p returned .*, state --p---"
+	expect "S: xvdm --config xvdm-shm.conf ready, then xl unpause" "E2E: S: xl unpause domU rc 0"
+	expect "S: xvdm got region 0 (1 MiB) from vhub-shm's GET_SHMEM_CONFIG for dom${d:-?}'s vhost-user-device" \
+		"^XVDMS| .* dom${d:-?}/.*: shared memory region 0: 0x100000 bytes (GET_SHMEM_CONFIG)"
+	expect "S: domU device tree has xvdm dtb's /passthrough/virtio@2000000, compatible virtio,mmio" \
+		"^US| DOMU: shm: DT node /proc/device-tree/passthrough/virtio@2000000 compatible=virtio,mmio "
+	expect "S: domU reads the device's registers through /dev/mem: magic 'virt', version 2, DeviceID 42" \
+		"^US| DOMU: shm: virtio-mmio at 0x2000000: magic 0x74726976 version 2 device 42 "
+	expect "S: SHMSel 1 (no such region) reads SHMLen = SHMBase = all ones" \
+		"^US| DOMU: shm: SHMSel 1: len 0xffffffffffffffff base 0xffffffffffffffff"
+	l=$(line "^US| DOMU: RESULT: shm: SHMSel 0: ")
+	len=$(echo "$l" | sed -n 's/.*SHMLen \(0x[0-9a-f]*\).*/\1/p')
+	gpa=$(echo "$l" | sed -n 's/.*SHMBase \(0x[0-9a-f]*\).*/\1/p')
+	if [ "$len" = 0x100000 ] && [ -n "$gpa" ] &&
+		[ $((gpa)) -ge $((0x180000000)) ] && [ $((gpa + len)) -le $((0x180000000 + 0x80000000)) ]; then
+		ok "S: SHMSel 0: SHMLen 0x100000, SHMBase $gpa inside shm-window 0x180000000:2G"
+	else
+		ko "S: SHMSel 0: SHMLen 0x100000, SHMBase inside shm-window 0x180000000:2G   (${l:-no SHMSel 0 line})"
+	fi
+	expect "S: the domU read all 4096 bytes the back-end mapped, through the window: each = 1 + (7 + k) % 255" \
+		"^US| DOMU: RESULT: shm: the back-end's mapping: 4096 bytes read (512 8-byte reads, .*, all = 1 + (7 + k) % 255"
+	expect "S: the window reads 0 around the mapping (unmapped)" "^US| DOMU: RESULT: shm: outside the mapping: 128 bytes read 0"
+	expect "S: the domU asked for the unmap, dom0 sent SIGUSR1 to vhub-shm (SHMEM_UNMAP of everything)" \
+		"E2E: S: the domU's UNMAP-NOW marker .*SIGUSR1 to vhub-shm (unmap everything) rc 0"
+	expect "S: after the back-end's UNMAP the domU reads 0 in all 4096 bytes" \
+		"^US| DOMU: RESULT: shm: after UNMAP: all 4096 bytes read 0"
+	expect "S: dom0 sent SIGUSR2 to vhub-shm (SHMEM_MAP again)" \
+		"E2E: S: the domU's MAP-AGAIN marker .*SIGUSR2 to vhub-shm (map again) rc 0"
+	expect "S: mapped again, the domU reads the bytes again (8 of every 64)" \
+		"^US| DOMU: RESULT: shm: mapped again: 512 bytes read .*, all = 1 + (7 + k) % 255"
+	expect "S: shm-probe exited 0" "^US| DOMU: shm: shm-probe exit status 0 "
+	w=$(grep -a '^XVDMS| .* warning: ' "$CLEAN" | head -3)
+	if [ -z "$w" ]; then ok "S: xvdm logged no warning"; else ko "S: xvdm logged warnings: $w"; fi
+	destroy_check S
+	expect "S: xvdm exited 0 by itself after xl destroy (its only guest was gone)" "E2E: S: xvdm exit status 0 by itself"
+	expect "S: vhub-shm still running after xl destroy" "E2E: S: vhub-shm still running"
+	expect "S: vhub-shm exited with status 0 on SIGTERM" "E2E: S: vhub-shm exit status 0 "
+}
+# shm_figures: the SHMEM round's cost per access (informational)
+shm_figures() {
+	local l
+	l=$(line "^US| DOMU: RESULT: shm: cost per 4-byte read")
+	[ -n "$l" ] || return 0
+	echo "$l" | sed 's/^US| DOMU: RESULT: shm: /    S figures: /'
+}
 no_crash() {
 	local bad
-	bad=$(grep -a -E '^U[0-9P]\| .*(Unable to handle kernel|Internal error|Oops|Kernel panic|Call trace)|Xen BUG|Panic on CPU|FATAL PAGE FAULT' "$CLEAN" | head -3)
+	bad=$(grep -a -E '^U[0-9PS]\| .*(Unable to handle kernel|Internal error|Oops|Kernel panic|Call trace)|Xen BUG|Panic on CPU|FATAL PAGE FAULT' "$CLEAN" | head -3)
 	if [ -z "$bad" ]; then ok "no kernel oops, data abort or Xen crash in the serial log"; else ko "crash in the serial log: $bad"; fi
 }
 
@@ -325,7 +391,8 @@ for t in $TESTS; do
 		expect "dom0 finished and powered off" "E2E: dom0 done"
 		;;
 	blk)
-		boot blk dom0-blk.cpio.gz e2e.dm=xvdm e2e.test=blk e2e.rounds="$BLK_ROUNDS" e2e.pci="$PCI_ROUND"
+		boot blk dom0-blk.cpio.gz e2e.dm=xvdm e2e.test=blk e2e.rounds="$BLK_ROUNDS" e2e.pci="$PCI_ROUND" \
+			e2e.shm="$SHM_ROUND"
 		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
 		expect "qemu-storage-daemon (Debian arm64) exports /root/disk.raw on /run/vub.sock" \
 			"E2E: qsd: socket /run/vub.sock appeared"
@@ -337,6 +404,7 @@ for t in $TESTS; do
 			[ "$r" = 2 ] && domid_check
 		done
 		[ "$PCI_ROUND" = 1 ] && pci_round
+		[ "$SHM_ROUND" = 1 ] && shm_round
 		expect "xvdm exited with status 0 on SIGTERM" "E2E: xvdm exit status 0 "
 		expect "qemu-storage-daemon exited with status 0 on SIGTERM" "E2E: qsd: exit status 0 "
 		expect "vhub-blk exited with status 0 on SIGTERM" "E2E: vhub: exit status 0 "
@@ -350,6 +418,13 @@ for t in $TESTS; do
 			"E2E: qsd: socket /run/vub.sock appeared"
 		pci_round
 		expect "qemu-storage-daemon exited with status 0 on SIGTERM" "E2E: qsd: exit status 0 "
+		no_crash
+		expect "dom0 finished and powered off" "E2E: dom0 done"
+		;;
+	shm)
+		boot shm dom0-blk.cpio.gz e2e.dm=xvdm e2e.test=blk e2e.rounds=0 e2e.pci=0 e2e.shm=1
+		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
+		shm_round
 		no_crash
 		expect "dom0 finished and powered off" "E2E: dom0 done"
 		;;
@@ -390,7 +465,8 @@ for t in $TESTS; do
 		;;
 	*) ko "unknown test $t" ;;
 	esac
-	grep -a -E 'E2E: (toolstack up|qsd: socket|vhub: socket|(R[0-9]|P): (xl create returned|xl create -p returned|xvdm ready|domU END marker|NO domU|xl destroy rc|xvdm exit))|^U[0-9P]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
+	grep -a -E 'E2E: (toolstack up|qsd: socket|vhub: socket|(R[0-9]|P|S): (xl create returned|xl create -p returned|xvdm ready|domU END marker|NO domU|xl destroy rc|xvdm exit))|^U[0-9P]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
+	shm_figures
 	handshakes
 	echo "    timings: $(tail -1 "$LOG.time" 2>/dev/null)"
 
