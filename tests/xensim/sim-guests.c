@@ -14,8 +14,9 @@
  *     them, two guests that fail alone: gamma (every 5th cycle), whose slot goes to
  *     [xvdm] default-socket and a back-end socket that does not exist (served: the
  *     device waits for its back-end), and delta (every cycle), whose slot is malformed
- *     (refused: its state stays 1). xvdm's open fds (/proc/PID/fd) and RSS (VmRSS) are
- *     measured after each cycle and must stay flat after a warm-up.
+ *     (refused: its state stays 1). xvdm's open fds (/proc/PID/fd), mappings
+ *     (/proc/PID/maps) and RSS (VmRSS) are measured after each cycle and must stay flat
+ *     after a warm-up.
  *     In the first cycle alpha gets a save request (control/shutdown = suspend): xvdm
  *     says it is not supported, and alpha's device stays served.
  *  2. Reboot: alpha reads entropy in a thread, without a pause, while beta is destroyed
@@ -279,6 +280,22 @@ static unsigned count_fds(pid_t pid)
 	return n;
 }
 
+/* Lines of /proc/PID/maps: guest-memory and ioreq-page mappings left behind show here. */
+static unsigned count_maps(pid_t pid)
+{
+	char path[64], line[512];
+	unsigned n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	SIM_CHECK(&sim, f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		n += strchr(line, '\n') != NULL;
+	fclose(f);
+	return n;
+}
+
 static unsigned long rss_kb(pid_t pid)
 {
 	char path[64], line[256];
@@ -414,20 +431,25 @@ static void reboot_phase(void)
 /* The cycles: fds exactly flat after the warm-up, RSS without a trend. */
 static void cycles(void)
 {
-	unsigned fds[CYCLES];
+	unsigned fds[CYCLES], maps[CYCLES];
 	unsigned long rss[CYCLES], early = 0, late = 0;
 	const unsigned mid = (WARMUP + CYCLES) / 2;
 
 	for (unsigned c = 0; c < CYCLES; c++) {
 		one_cycle(c);
 		fds[c] = count_fds(sim.pid);
+		maps[c] = count_maps(sim.pid);
 		rss[c] = rss_kb(sim.pid);
-		sim_note("cycle %2u: xvdm has %u fds open, VmRSS %lu kB", c + 1, fds[c], rss[c]);
+		sim_note("cycle %2u: xvdm has %u fds open, %u mappings, VmRSS %lu kB", c + 1,
+			 fds[c], maps[c], rss[c]);
 	}
 	for (unsigned c = WARMUP; c < CYCLES; c++) {
 		SIM_CHECK(&sim, fds[c] == fds[WARMUP],
 			  "xvdm's open fds grew: %u after cycle %u, %u after cycle %u", fds[WARMUP],
 			  WARMUP + 1, fds[c], c + 1);
+		SIM_CHECK(&sim, maps[c] == maps[WARMUP],
+			  "xvdm's mappings grew: %u after cycle %u, %u after cycle %u",
+			  maps[WARMUP], WARMUP + 1, maps[c], c + 1);
 		if (c < mid)
 			early += rss[c];
 		else
