@@ -19,7 +19,9 @@
  *     after a warm-up.
  *     In the first cycle alpha gets a save request (control/shutdown = suspend): xvdm
  *     says it is not supported, and alpha's device stays served.
- *  2. Reboot: alpha reads entropy in a thread, without a pause, while beta is destroyed
+ *  2. Grants: a Xen >= 4.18 grant_usage=1 slot through default-socket to vhub-blk
+ *     (tests/backends, F_XEN_MMAP): served zero copy, ACCESS_PLATFORM offered.
+ *  3. Reboot: alpha reads entropy in a thread, without a pause, while beta is destroyed
  *     and created again under the same name with a new domid (xl reboot); beta's new
  *     device works and alpha's reads go on throughout.
  * xvdm stays up throughout and exits 0 on SIGTERM.
@@ -37,6 +39,10 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 
+#include <signal.h>
+#include <linux/virtio_config.h>
+
+#include "tests/xensim/sim-blk.h"
 #include "tests/xensim/sim.h"
 #include "tests/xensim/vdrv.h"
 
@@ -62,6 +68,7 @@ struct guest {
 	bool disk;	  /* Xen 4.17 backend/virtio_disk, else 4.18 backend/virtio */
 	const char *type; /* 4.18: the "type" node */
 	const char *base; /* the "base" node (4.17: decimal, 4.18: hex) */
+	int grant;	  /* 4.18: grant_usage */
 	uint32_t domid;
 	struct xs_dom *d;
 	char be[128], fe[128], state[160];
@@ -139,7 +146,7 @@ static void libxl_add_device(struct guest *g)
 		xs_w(tx, g->fe, "trusted", "1");
 	} else {
 		xs_w(tx, g->be, "type", "%s", g->type);
-		xs_w(tx, g->be, "grant_usage", "0");
+		xs_w(tx, g->be, "grant_usage", "%d", g->grant);
 	}
 	xs_w(tx, g->fe, "backend", "%s", g->be);
 	xs_w(tx, g->fe, "backend-id", "0");
@@ -428,6 +435,48 @@ static void reboot_phase(void)
 	guest_destroy(&alpha, true);
 }
 
+/*
+ * A grant_usage=1 slot no [guest] names: default-socket makes it a vhost-user-blk on
+ * epsilon-0.sock, where vhub-blk (F_XEN_MMAP) listens; served zero copy with
+ * VIRTIO_F_ACCESS_PLATFORM offered, which Linux's grant DMA requires. (The simulator has
+ * no grant tables: the driver stops at the features.)
+ */
+static void grant_phase(const char *vhub_blk)
+{
+	struct guest eps = {
+		.name = "epsilon", .type = "virtio,device2", .base = "0x2000000", .grant = 1
+	};
+	const char *sock = sim_path(&sim, "epsilon-0.sock");
+	uint32_t id = 0, hi = 0;
+	struct vdrv v;
+	pid_t vhub;
+	int st;
+
+	vhub = sim_spawn_aux(&sim,
+			     (const char *const[]){ vhub_blk, "--socket", sock, "--disk",
+						    sim_blk_disk(&sim, "eps.img", 1 << 20), NULL },
+			     true);
+	sim_wait_listen(&sim, sock, vhub, 10000);
+	guest_create(&eps, next_domid++);
+	sim_wait_xs(&sim, eps.state, "2", LIBXL_MS);
+	vdrv_init(&v, eps.d, 0, BASE, IRQ);
+	SIM_CHECK(&sim,
+		  !vdrv_read32(&v, VIRTIO_MMIO_DEVICE_ID, &id) &&
+			  !vdrv_write32(&v, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1) &&
+			  !vdrv_read32(&v, VIRTIO_MMIO_DEVICE_FEATURES, &hi),
+		  "epsilon: register access failed");
+	SIM_CHECK(&sim, id == VIRTIO_ID_BLOCK && (hi & (1u << (VIRTIO_F_ACCESS_PLATFORM - 32))),
+		  "epsilon (grant_usage=1): DeviceID %u, features[63:32] 0x%x: a virtio-blk with "
+		  "ACCESS_PLATFORM expected",
+		  id, hi);
+	sim_note("epsilon (grant_usage=1, default-socket): virtio-blk offered with "
+		 "ACCESS_PLATFORM (features[63:32] 0x%x)",
+		 hi);
+	guest_destroy(&eps, true);
+	st = sim_aux_stop(&sim, vhub, SIGTERM, 5000);
+	SIM_CHECK(&sim, WIFEXITED(st), "vhub-blk after SIGTERM: %s", sim_status_str(st));
+}
+
 /* The cycles: fds exactly flat after the warm-up, RSS without a trend. */
 static void cycles(void)
 {
@@ -511,6 +560,8 @@ int main(int argc, char **argv)
 		sim_alive(&sim) ? "" : " (it exited)");
 
 	cycles();
+	if (argc > 3 && argv[3][0])
+		grant_phase(argv[3]);
 	reboot_phase();
 
 	st = sim_terminate(&sim, 5000);
