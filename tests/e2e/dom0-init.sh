@@ -34,8 +34,11 @@
 # 0x2000000, SPI 33), unpauses the guest. The domU's shm-probe finds the region through
 # SHMSel/SHMLen/SHMBase, compares the bytes, times reads, prints "SHM-PROBE: UNMAP-NOW";
 # dom0 then sends vhub-shm SIGUSR1 (unmap everything) and, on "SHM-PROBE: MAP-AGAIN",
-# SIGUSR2 (map again). Then xl destroy (timed), that xvdm exits 0 by itself, vhub-shm
-# exits 0 on SIGTERM. Markers "E2E: S: ", console "US| ", logs "XVDMS| " and "VSHM| ".
+# SIGUSR2 (map again). The same device on virtio-pci (slot 1, BAR 4), backed by a second
+# vhub-shm on /run/vshm-pci.sock: shm-probe pci reads it and prints
+# "SHM-PROBE: PCI-UNMAP-NOW", dom0 sends that vhub-shm SIGUSR1. Then xl destroy (timed),
+# that xvdm exits 0 by itself, both vhub-shm exit 0 on SIGTERM. Markers "E2E: S: ",
+# console "US| ", logs "XVDMS| ", "VSHM| " and "VSHMP| ".
 # Kernel cmdline knobs (dom0 bootargs):
 #   e2e.test=rng|blk   the scenario (default rng); blk: e2e.rounds=1 is qemu-storage-daemon
 #                      (shadow) only
@@ -404,7 +407,7 @@ pci_round() {
 # domU-init.sh's SHM_MAPLEN and SHM_SEED; the region is 1 MiB.
 SCONF=/etc/xvdm/xvdm-shm.conf SCFG=/root/domU-shm.cfg SDTB=/root/xvdm-shm.dtb
 SLOG=/var/log/xvdm-shm.log VSLOG=/var/log/vhub-shm.log
-SHM_MAP=0:0:0x1000:ro:7
+SHM_MAP=0:0:0x1000:ro:7 SHM_PCI_MAP=0:0:0x1000:ro:9
 # wait_console MARKER: wait (WAIT s) for MARKER in the domU's console from byte $off on;
 # fails at once when the domU printed its END marker or is gone
 wait_console() {
@@ -431,13 +434,16 @@ shm_round() {
 	T0=$(up)
 	vhub-shm --socket /run/vshm.sock --regions 0:0x100000 --map $SHM_MAP > $VSLOG 2>&1 &
 	VSHM_PID=$!
+	vhub-shm --socket /run/vshm-pci.sock --regions 0:0x100000 --map $SHM_PCI_MAP > $VSLOG.pci 2>&1 &
+	VSHMP_PID=$!
 	i=0
-	while [ ! -S /run/vshm.sock ] && [ $i -lt 300 ] && alive $VSHM_PID; do sleep 0.05; i=$((i + 1)); done
-	if [ -S /run/vshm.sock ]; then
-		say "S: vhub-shm: socket /run/vshm.sock appeared $(since "$T0") s after start (pid $VSHM_PID; region 0 of 1 MiB, --map $SHM_MAP)"
+	while { [ ! -S /run/vshm.sock ] || [ ! -S /run/vshm-pci.sock ]; } && [ $i -lt 300 ] &&
+		alive $VSHM_PID && alive $VSHMP_PID; do sleep 0.05; i=$((i + 1)); done
+	if [ -S /run/vshm.sock ] && [ -S /run/vshm-pci.sock ]; then
+		say "S: vhub-shm: sockets /run/vshm.sock and /run/vshm-pci.sock appeared $(since "$T0") s after start (pids $VSHM_PID $VSHMP_PID; region 0 of 1 MiB, --map $SHM_MAP and $SHM_PCI_MAP)"
 	else
-		say "S: vhub-shm: NO socket /run/vshm.sock $(since "$T0") s after start"
-		sed 's/^/VSHM| /' $VSLOG
+		say "S: vhub-shm: NO socket /run/vshm.sock or /run/vshm-pci.sock $(since "$T0") s after start"
+		sed 's/^/VSHM| /' $VSLOG $VSLOG.pci
 		return 1
 	fi
 	T0=$(up)
@@ -489,6 +495,14 @@ shm_round() {
 		else
 			say "S: NO MAP-AGAIN marker from the domU after $(since "$T2") s"
 		fi
+		# the virtio-pci device's back-end unmaps
+		T2=$(up)
+		if wait_console 'SHM-PROBE: PCI-UNMAP-NOW'; then
+			kill -USR1 $VSHMP_PID
+			say "S: the domU's PCI-UNMAP-NOW marker after $(since "$T2") s: SIGUSR1 to the virtio-pci device's vhub-shm rc $?"
+		else
+			say "S: NO PCI-UNMAP-NOW marker from the domU after $(since "$T2") s"
+		fi
 		domu_console S US
 		# shellcheck disable=SC2086
 		[ -n "$LIVE" ] && kill $LIVE 2>/dev/null
@@ -512,19 +526,22 @@ shm_round() {
 	fi
 	wait $SX_PID
 	say "S: xvdm exit status $? $how, $(since $T1) s after xl destroy"
-	if alive $VSHM_PID; then
-		say "S: vhub-shm still running after xl destroy (pid $VSHM_PID)"
+	if alive $VSHM_PID && alive $VSHMP_PID; then
+		say "S: vhub-shm still running after xl destroy (both; pids $VSHM_PID $VSHMP_PID)"
 	else
 		say "S: vhub-shm NOT running after xl destroy"
 	fi
-	kill -TERM $VSHM_PID 2>/dev/null
+	kill -TERM $VSHM_PID $VSHMP_PID 2>/dev/null
 	wait $VSHM_PID
-	say "S: vhub-shm exit status $? after SIGTERM"
+	rc=$?
+	wait $VSHMP_PID
+	say "S: vhub-shm exit status $rc (virtio-pci's: $?) after SIGTERM"
 	say "S: ---- xvdm log ($(wc -l < $SLOG) lines) ----"
 	print_log $SLOG XVDMS
 	say "S: ---- end of xvdm log ----"
 	say "S: ---- vhub-shm log ($(wc -l < $VSLOG) lines) ----"
 	tail -n 100 $VSLOG | tr -d '\r' | sed 's/^/VSHM| /'
+	tail -n 100 $VSLOG.pci | tr -d '\r' | sed 's/^/VSHMP| /'
 	say "S: ---- end of vhub-shm log ----"
 }
 

@@ -35,7 +35,7 @@ echo "DOMU: userspace up at uptime $(up) s"
 # the registers at the base of xvdm dtb's /passthrough/virtio@* node and the shared memory
 # window they point at. SHM_MAPLEN and SHM_SEED must match dom0-init.sh's vhub-shm --map.
 if [ "$TEST" = shm ]; then
-	SHM_MAPLEN=0x1000 SHM_SEED=7
+	SHM_MAPLEN=0x1000 SHM_SEED=7 SHM_PCI_SEED=9
 	N=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^e2e.shmreads=//p' | tail -1)
 	base=
 	for n in /proc/device-tree/passthrough/virtio@*; do
@@ -51,6 +51,15 @@ if [ "$TEST" = shm ]; then
 		/usr/bin/shm-probe "$base" $SHM_MAPLEN $SHM_SEED "${N:-100}" 60
 		echo "DOMU: shm: shm-probe exit status $? ($(since $T1) s)"
 	fi
+	# the same device on virtio-pci (vendor 0x1af4, device 0x1040 + 42), no driver bound
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor" 2>/dev/null) $(cat "$d/device" 2>/dev/null)" = "0x1af4 0x106a" ] || continue
+		echo "DOMU: shm: pci: $(basename "$d"): vendor 0x1af4 device 0x106a class $(cat "$d/class")" \
+			"driver $(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)"
+		T1=$(up)
+		/usr/bin/shm-probe pci "$d" $SHM_MAPLEN $SHM_PCI_SEED 60
+		echo "DOMU: shm: shm-probe pci exit status $? ($(since $T1) s)"
+	done
 	dmesg | grep -E 'virtio|abort|Unable to handle|Internal error|Oops|BUG|devmem|mem:' | tail -10 |
 		sed 's/^/DOMU: dmesg: /'
 	echo "DOMU: END at uptime $(up) s"

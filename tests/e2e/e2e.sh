@@ -22,7 +22,8 @@
 # on virtio-mmio, backed by our vhub-shm; the domU's shm-probe finds the region through
 # SHMSel/SHMLen/SHMBase (via /dev/mem), reads the page vhub-shm mapped and compares them
 # with their known pattern, times reads of the window, a register and RAM, then sees zeros
-# after dom0 makes vhub-shm unmap (SIGUSR1) and the bytes again after it maps (SIGUSR2).
+# after dom0 makes vhub-shm unmap (SIGUSR1) and the bytes again after it maps (SIGUSR2);
+# then the same device on virtio-pci (SHARED_MEMORY capability, BAR 4), its own vhub-shm.
 #
 # Usage: tests/e2e/e2e.sh [--dry-run] [--demo]
 #   --dry-run  boot with a fake backend (a shell loop doing only libxl's xenstore handshake)
@@ -310,8 +311,8 @@ pci_round() {
 shm_round() {
 	local d l len gpa w
 	d=$(line "E2E: S: xl create -p returned" | sed -n 's/.*domid \([0-9]*\).*/\1/p')
-	expect "S: vhub-shm (tests/backends, arm64) listens on /run/vshm.sock (region 0: 1 MiB; --map 4 KiB, seed 7)" \
-		"E2E: S: vhub-shm: socket /run/vshm.sock appeared"
+	expect "S: two vhub-shm (tests/backends, arm64) listen on /run/vshm.sock and /run/vshm-pci.sock (region 0: 1 MiB; --map 4 KiB, seeds 7 and 9)" \
+		"E2E: S: vhub-shm: sockets /run/vshm.sock and /run/vshm-pci.sock appeared"
 	expect "S: xvdm dtb --config xvdm-shm.conf --guest domU wrote the partial device tree in dom0" \
 		"E2E: S: xvdm dtb .*: rc 0, [0-9]* bytes"
 	expect "S: xl create -p domU-shm.cfg (device_tree=, vuart=sbsa_uart): domain created paused" \
@@ -346,12 +347,25 @@ shm_round() {
 	expect "S: mapped again, the domU reads the bytes again (8 of every 64)" \
 		"^US| DOMU: RESULT: shm: mapped again: 512 bytes read .*, all = 1 + (7 + k) % 255"
 	expect "S: shm-probe exited 0" "^US| DOMU: shm: shm-probe exit status 0 "
+	expect "S: pci: xvdm serves the same device on virtio-pci 0000:00:01.0" \
+		"^XVDMS| .* dom${d:-?}/vhost-user-device1: vhost-user-device on virtio-pci 0000:00:01.0"
+	expect "S: pci: the domU enumerated 0000:00:01.0 = 1af4:106a (virtio device 42), no driver bound" \
+		"^US| DOMU: shm: pci: 0000:00:01.0: vendor 0x1af4 device 0x106a .* driver \$"
+	expect "S: pci: the domU found region 0's SHARED_MEMORY capability (cfg_type 8) in config space: BAR 4, 1 MiB" \
+		"^US| DOMU: RESULT: shm: pci: SHARED_MEMORY capability at 0x[0-9a-f]*: id 0, BAR 4, offset 0x0, length 0x100000"
+	expect "S: pci: through BAR 4 the domU read the page the other vhub-shm mapped: = 1 + (9 + k) % 255 (one word in 8)" \
+		"^US| DOMU: RESULT: shm: pci: the back-end's mapping: 512 bytes read .*, all = 1 + (9 + k) % 255"
+	expect "S: pci: BAR 4 reads 0 around the mapping" "^US| DOMU: RESULT: shm: pci: outside the mapping: 128 bytes read 0"
+	expect "S: pci: dom0 sent SIGUSR1 to that vhub-shm (SHMEM_UNMAP)" \
+		"E2E: S: the domU's PCI-UNMAP-NOW marker .*SIGUSR1 to the virtio-pci device's vhub-shm rc 0"
+	expect "S: pci: after the UNMAP the domU reads 0 through BAR 4" "^US| DOMU: RESULT: shm: pci: after UNMAP: 512 bytes read 0"
+	expect "S: pci: shm-probe pci exited 0" "^US| DOMU: shm: shm-probe pci exit status 0 "
 	w=$(grep -a '^XVDMS| .* warning: ' "$CLEAN" | head -3)
 	if [ -z "$w" ]; then ok "S: xvdm logged no warning"; else ko "S: xvdm logged warnings: $w"; fi
 	destroy_check S
 	expect "S: xvdm exited 0 by itself after xl destroy (its only guest was gone)" "E2E: S: xvdm exit status 0 by itself"
-	expect "S: vhub-shm still running after xl destroy" "E2E: S: vhub-shm still running"
-	expect "S: vhub-shm exited with status 0 on SIGTERM" "E2E: S: vhub-shm exit status 0 "
+	expect "S: both vhub-shm still running after xl destroy" "E2E: S: vhub-shm still running"
+	expect "S: both vhub-shm exited with status 0 on SIGTERM" "E2E: S: vhub-shm exit status 0 (virtio-pci's: 0) "
 }
 # shm_figures: the SHMEM round's cost per access (informational)
 shm_figures() {

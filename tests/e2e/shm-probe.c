@@ -25,6 +25,12 @@
  * every check passed.
  *
  *   shm-probe MMIO_BASE MAPLEN SEED N WAIT_S
+ *   shm-probe pci /sys/bus/pci/devices/DEV MAPLEN SEED WAIT_S
+ *
+ * The pci form does the same for a virtio-pci function no driver has bound: the
+ * SHARED_MEMORY capability of region 0 from sysfs config space, BAR 4's address from sysfs
+ * resource, memory decoding turned on through sysfs enable, then the page (one 8-byte read
+ * in every 64 bytes), zeros around it, "SHM-PROBE: PCI-UNMAP-NOW" and zeros (no timing).
  *
  * Accesses are `ldr w`/`ldr x`/`str w` with a plain base register (inline assembly): Xen
  * emulates an MMIO access only from a data abort with a valid syndrome, which a
@@ -170,6 +176,103 @@ static void check_pattern(const volatile uint8_t *win, uint64_t maplen, uint64_t
 	}
 }
 
+/*
+ * virtio-pci: the function's SHARED_MEMORY capability for region 0 (cfg_type 8, struct
+ * virtio_pci_cap64) from sysfs config space, its BAR's address from sysfs resource; turn
+ * memory decoding on (sysfs enable: no driver did), check the page the back-end mapped
+ * (one 8-byte read in every 64 bytes), 64 bytes after it and the region's end, then
+ * "SHM-PROBE: PCI-UNMAP-NOW" and zeros. Returns failures.
+ */
+static int pci_probe(const char *dev, uint64_t maplen, unsigned seed, double limit)
+{
+	uint8_t cfg[256];
+	char path[512], line[256];
+	uint64_t off = 0, len = 0, bar_addr = 0, start, end, flags, z;
+	int bar = -1, fd, n, f0 = fails;
+	unsigned pos, hops = 0;
+	volatile uint8_t *win;
+	FILE *rf;
+	double t;
+
+	snprintf(path, sizeof(path), "%s/config", dev);
+	fd = open(path, O_RDONLY);
+	n = fd < 0 ? -1 : (int)pread(fd, cfg, sizeof(cfg), 0);
+	if (fd >= 0)
+		close(fd);
+	if (n != (int)sizeof(cfg)) {
+		printf("DOMU: RESULT: shm: pci: cannot read 256 bytes of %s\n", path);
+		return 1;
+	}
+	for (pos = cfg[0x34] & 0xfc; pos && pos < 0xe8 && hops++ < 48; pos = cfg[pos + 1] & 0xfc) {
+		uint32_t o, l, oh, lh;
+
+		if (cfg[pos] != 0x09 || cfg[pos + 3] != 8 || cfg[pos + 5] != 0 || cfg[pos + 2] < 24)
+			continue;
+		memcpy(&o, cfg + pos + 8, 4);
+		memcpy(&l, cfg + pos + 12, 4);
+		memcpy(&oh, cfg + pos + 16, 4);
+		memcpy(&lh, cfg + pos + 20, 4);
+		bar = cfg[pos + 4];
+		off = (uint64_t)oh << 32 | o;
+		len = (uint64_t)lh << 32 | l;
+		printf("DOMU: RESULT: shm: pci: SHARED_MEMORY capability at 0x%02x: id 0, BAR %d, "
+		       "offset 0x%" PRIx64 ", length 0x%" PRIx64 "\n",
+		       pos, bar, off, len);
+		break;
+	}
+	if (bar < 0 || bar > 5) {
+		printf("DOMU: RESULT: shm: pci: NO SHARED_MEMORY capability for region 0\n");
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/resource", dev);
+	rf = fopen(path, "r");
+	for (int i = 0; rf && fgets(line, sizeof(line), rf); i++)
+		if (i == bar && sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64, &start, &end, &flags) == 3)
+			bar_addr = start;
+	if (rf)
+		fclose(rf);
+	snprintf(path, sizeof(path), "%s/enable", dev);
+	fd = open(path, O_WRONLY);
+	n = fd < 0 ? -1 : (int)write(fd, "1", 1);
+	if (fd >= 0)
+		close(fd);
+	printf("DOMU: shm: pci: BAR %d at 0x%" PRIx64 ", memory decoding on (%s: %s)\n", bar,
+	       bar_addr, path, n == 1 ? "ok" : strerror(errno));
+	if (!bar_addr || len < 2 * maplen)
+		return 1;
+	fd = open("/dev/mem", O_RDWR | O_SYNC);
+	win = map_phys(fd, bar_addr + off, len);
+	t = wait_word(win, 1, limit);
+	if (t < 0) {
+		printf("DOMU: RESULT: shm: pci: the window's first word still reads 0 after %.0f s\n",
+		       limit);
+		return 1;
+	}
+	check_pattern(win, maplen, 64, seed, "pci: the back-end's mapping");
+	z = compare(win + maplen, 64, 8, -1, "pci: after the mapping") +
+	    compare(win + len - 64, 64, 8, -1, "pci: the region's end");
+	if (z) {
+		fails++;
+		printf("DOMU: RESULT: shm: pci: outside the mapping: %" PRIu64 " bytes are NOT 0\n", z);
+	} else {
+		printf("DOMU: RESULT: shm: pci: outside the mapping: 128 bytes read 0\n");
+	}
+	printf("SHM-PROBE: PCI-UNMAP-NOW\n");
+	t = wait_word(win, 0, limit);
+	z = t < 0 ? 1 : compare(win, maplen, 64, -1, "pci: after UNMAP");
+	if (z) {
+		fails++;
+		printf("DOMU: RESULT: shm: pci: after UNMAP: the mapping still shows (%" PRIu64
+		       " bytes not 0)\n",
+		       z);
+	} else {
+		printf("DOMU: RESULT: shm: pci: after UNMAP: 512 bytes read 0 (one 8-byte read in every "
+		       "64 bytes; gone %.2f s after the marker)\n",
+		       t);
+	}
+	return fails - f0;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t base, maplen, len, gpa, maxmap;
@@ -180,8 +283,18 @@ int main(int argc, char **argv)
 	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 6 && !strcmp(argv[1], "pci")) {
+		int f = pci_probe(argv[2], strtoull(argv[3], NULL, 0),
+				  (unsigned)strtoul(argv[4], NULL, 0), atof(argv[5]));
+
+		printf("DOMU: shm: shm-probe pci done: %d failure(s)\n", f);
+		return f ? 1 : 0;
+	}
 	if (argc != 6) {
-		fprintf(stderr, "usage: %s MMIO_BASE MAPLEN SEED N WAIT_S\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s MMIO_BASE MAPLEN SEED N WAIT_S\n"
+			"       %s pci /sys/bus/pci/devices/DEV MAPLEN SEED WAIT_S\n",
+			argv[0], argv[0]);
 		return 2;
 	}
 	base = strtoull(argv[1], NULL, 0);
