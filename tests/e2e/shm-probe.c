@@ -13,14 +13,16 @@
  *      1 + (SEED + k) % 255, and read the 64 bytes after the mapping and the region's last
  *      64: 0 (unmapped);
  *   3. the cost per access: N 4-byte reads each of the mapped window, of the unmapped part
- *      of the window (the MAPLEN bytes after the mapping), of MagicValue (the bare ioreq round trip) and of guest RAM, with the
- *      same instruction (ldr w); ns per read and the ratios;
+ *      of the window (the MAPLEN bytes after the mapping), of MagicValue (the bare ioreq
+ *      round trip) and of guest RAM, with the same instruction (ldr w); ns per read and
+ *      the ratios;
  *   4. prints "SHM-PROBE: UNMAP-NOW" (dom0 then sends SIGUSR1 to vhub-shm: it unmaps
  *      everything), waits until the first word reads 0 and reads all MAPLEN bytes: 0;
  *   5. prints "SHM-PROBE: MAP-AGAIN" (dom0 sends SIGUSR2: vhub-shm maps its list again),
  *      waits for the bytes and compares 8 of every 64 again.
- * Under QEMU TCG every trapped access costs milliseconds (measured: 9-28 ms on a loaded
- * 2-core host), so MAPLEN is one page and N a hundred: about 1,400 trapped reads in all.
+ * Under QEMU TCG every trapped access costs milliseconds (measured: 1-2 ms on the quiet
+ * 2-core host, 9-28 ms when it is busy), so MAPLEN is one page and N a hundred: about 1,600
+ * trapped reads in all, both transports.
  * Lines "DOMU: shm: ..." and "DOMU: RESULT: shm: ..." for tests/e2e/e2e.sh; exit 0 when
  * every check passed.
  *
