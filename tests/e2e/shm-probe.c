@@ -49,13 +49,13 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#define MAGIC	   0x000
-#define VERSION	   0x004
-#define DEVICE_ID  0x008
-#define VENDOR_ID  0x00c
-#define SHM_SEL	   0x0ac
-#define SHM_LEN_LO 0x0b0
-#define SHM_LEN_HI 0x0b4
+#define MAGIC	    0x000
+#define VERSION	    0x004
+#define DEVICE_ID   0x008
+#define VENDOR_ID   0x00c
+#define SHM_SEL	    0x0ac
+#define SHM_LEN_LO  0x0b0
+#define SHM_LEN_HI  0x0b4
 #define SHM_BASE_LO 0x0b8
 #define SHM_BASE_HI 0x0bc
 
@@ -167,14 +167,15 @@ static void check_pattern(const volatile uint8_t *win, uint64_t maplen, uint64_t
 
 	if (bad) {
 		fails++;
-		printf("DOMU: RESULT: shm: %s: %" PRIu64 " bytes DIFFER from the pattern (seed %u)\n",
+		printf("DOMU: RESULT: shm: %s: %" PRIu64
+		       " bytes DIFFER from the pattern (seed %u)\n",
 		       when, bad, seed);
 	} else {
 		printf("DOMU: RESULT: shm: %s: %" PRIu64 " bytes read (%" PRIu64
 		       " 8-byte reads, one every %" PRIu64 " bytes of the %" PRIu64
 		       "-byte mapping, %.2f s), all = 1 + (%u + k) %% 255\n",
-		       when, (maplen + step - 1) / step * 8, (maplen + step - 1) / step, step, maplen,
-		       dt, seed);
+		       when, (maplen + step - 1) / step * 8, (maplen + step - 1) / step, step,
+		       maplen, dt, seed);
 	}
 }
 
@@ -229,7 +230,8 @@ static int pci_probe(const char *dev, uint64_t maplen, unsigned seed, double lim
 	snprintf(path, sizeof(path), "%s/resource", dev);
 	rf = fopen(path, "r");
 	for (int i = 0; rf && fgets(line, sizeof(line), rf); i++)
-		if (i == bar && sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64, &start, &end, &flags) == 3)
+		if (i == bar &&
+		    sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64, &start, &end, &flags) == 3)
 			bar_addr = start;
 	if (rf)
 		fclose(rf);
@@ -246,7 +248,8 @@ static int pci_probe(const char *dev, uint64_t maplen, unsigned seed, double lim
 	win = map_phys(fd, bar_addr + off, len);
 	t = wait_word(win, 1, limit);
 	if (t < 0) {
-		printf("DOMU: RESULT: shm: pci: the window's first word still reads 0 after %.0f s\n",
+		printf("DOMU: RESULT: shm: pci: the window's first word still reads 0 after %.0f "
+		       "s\n",
 		       limit);
 		return 1;
 	}
@@ -255,7 +258,8 @@ static int pci_probe(const char *dev, uint64_t maplen, unsigned seed, double lim
 	    compare(win + len - 64, 64, 8, -1, "pci: the region's end");
 	if (z) {
 		fails++;
-		printf("DOMU: RESULT: shm: pci: outside the mapping: %" PRIu64 " bytes are NOT 0\n", z);
+		printf("DOMU: RESULT: shm: pci: outside the mapping: %" PRIu64 " bytes are NOT 0\n",
+		       z);
 	} else {
 		printf("DOMU: RESULT: shm: pci: outside the mapping: 128 bytes read 0\n");
 	}
@@ -268,7 +272,8 @@ static int pci_probe(const char *dev, uint64_t maplen, unsigned seed, double lim
 		       " bytes not 0)\n",
 		       z);
 	} else {
-		printf("DOMU: RESULT: shm: pci: after UNMAP: 512 bytes read 0 (one 8-byte read in every "
+		printf("DOMU: RESULT: shm: pci: after UNMAP: 512 bytes read 0 (one 8-byte read in "
+		       "every "
 		       "64 bytes; gone %.2f s after the marker)\n",
 		       t);
 	}
@@ -325,8 +330,8 @@ int main(int argc, char **argv)
 	printf("DOMU: RESULT: shm: SHMSel 0: SHMLen 0x%" PRIx64 " SHMBase 0x%" PRIx64 "\n", len,
 	       gpa);
 	if (len == UINT64_MAX || len < 2 * maplen || (gpa & 0xfff) || (maplen & (maplen - 1))) {
-		printf("DOMU: RESULT: shm: region 0 is not usable (len 0x%" PRIx64 ", need 0x%" PRIx64
-		       "; MAPLEN must be a power of two)\n",
+		printf("DOMU: RESULT: shm: region 0 is not usable (len 0x%" PRIx64
+		       ", need 0x%" PRIx64 "; MAPLEN must be a power of two)\n",
 		       len, 2 * maplen);
 		return 1;
 	}
@@ -334,7 +339,8 @@ int main(int argc, char **argv)
 	/* 2. the window: wait for the back-end's mapping, compare it, and what is around */
 	maxmap = len > (64u << 20) ? (64u << 20) : len;
 	win = map_phys(fd, gpa, maxmap);
-	printf("DOMU: shm: window mapped from /dev/mem (0x%" PRIx64 " bytes); first read\n", maxmap);
+	printf("DOMU: shm: window mapped from /dev/mem (0x%" PRIx64 " bytes); first read\n",
+	       maxmap);
 	t = wait_word(win, 1, limit);
 	if (t < 0) {
 		printf("DOMU: RESULT: shm: the window's first word still reads 0 after %.0f s: "
@@ -355,7 +361,8 @@ int main(int argc, char **argv)
 			       " bytes are NOT 0\n",
 			       z1, z2);
 		} else {
-			printf("DOMU: RESULT: shm: outside the mapping: 128 bytes read 0 (the 64 after "
+			printf("DOMU: RESULT: shm: outside the mapping: 128 bytes read 0 (the 64 "
+			       "after "
 			       "it and the window's last 64)\n");
 		}
 	}
@@ -369,7 +376,8 @@ int main(int argc, char **argv)
 		double c_zero = cost(win + maplen, maplen, n);
 		double c_ram = cost(ram, maplen, n);
 
-		printf("DOMU: RESULT: shm: cost per 4-byte read (%u reads each): shared-memory window "
+		printf("DOMU: RESULT: shm: cost per 4-byte read (%u reads each): shared-memory "
+		       "window "
 		       "(mapped) %.0f ns, window (unmapped part) %.0f ns, virtio-mmio register "
 		       "(MagicValue) %.0f ns, guest RAM %.1f ns; window/register %.2f, "
 		       "window/RAM %.0f, register/RAM %.0f\n",
