@@ -541,7 +541,10 @@ static bool in_msix(const struct vpci_dev *p, uint64_t off)
 	       off < p->layout.msix_pba + VPCI_PAGE;
 }
 
-/* The shared memory region holding [off, off + size) of BAR 4: its index, -EINVAL if none. */
+/*
+ * The shared memory region holding [off, off + size) of BAR 4: its index; -ENOENT in the
+ * padding after the last region; -EINVAL for an access outside the BAR or across regions.
+ */
 static int shm_region(struct vpci_dev *p, uint64_t off, unsigned size, uint64_t *ret_rel)
 {
 	const struct vdev *d = p->dev;
@@ -555,7 +558,8 @@ static int shm_region(struct vpci_dev *p, uint64_t off, unsigned size, uint64_t 
 		}
 		start += d->shm[i].size;
 	}
-	return -EINVAL;
+	/* the padding up to the power-of-two BAR size: like an unmapped part, nothing there */
+	return range_ok(off, size, p->bars[VPCI_SHM_BAR].size) ? -ENOENT : -EINVAL;
 }
 
 static int virtio_bar_read(struct vpci_dev *p, uint64_t off, unsigned size, uint64_t *ret_val)
@@ -622,7 +626,11 @@ int vpci_bar_read(struct vpci_dev *p, unsigned bar, uint64_t off, unsigned size,
 		r = virtio_bar_read(p, off, size, ret_val);
 	} else if (bar_access_ok(p, bar, size) && bar == VPCI_SHM_BAR) {
 		idx = shm_region(p, off, size, &rel);
-		r = idx < 0 ? idx : vdev_shm_read(p->dev, (unsigned)idx, rel, size, ret_val);
+		if (idx == -ENOENT)
+			return 0; /* padding reads 0 */
+		if (idx >= 0)
+			return vdev_shm_read(p->dev, (unsigned)idx, rel, size, ret_val); /* logs */
+		r = idx;
 	}
 	if (r < 0) {
 		*ret_val = 0;
@@ -643,7 +651,11 @@ int vpci_bar_write(struct vpci_dev *p, unsigned bar, uint64_t off, unsigned size
 		r = virtio_bar_write(p, off, size, val);
 	} else if (ok && bar == VPCI_SHM_BAR) {
 		idx = shm_region(p, off, size, &rel);
-		r = idx < 0 ? idx : vdev_shm_write(p->dev, (unsigned)idx, rel, size, val);
+		if (idx == -ENOENT)
+			return 0; /* padding ignores writes */
+		if (idx >= 0)
+			return vdev_shm_write(p->dev, (unsigned)idx, rel, size, val); /* logs */
+		r = idx;
 	}
 	if (r < 0)
 		log_warn_rl("%s: write of %u bytes at BAR %u + 0x%" PRIx64 ": dropped",
