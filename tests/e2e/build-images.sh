@@ -7,7 +7,8 @@
 #                           virtio_blk and virtio_pci (+ virtio_pci_modern_dev,
 #                           virtio_pci_legacy_dev) modules
 #   $WORK/out/dom0.cpio.gz  busybox + Xen toolstack + xen modules + xvdm (/usr/bin/xvdm,
-#                           /etc/xvdm/xvdm.conf) + its arm64 runtime libraries + domU files
+#                           /etc/xvdm/xvdm.conf, the guests boot's xvdm-guests.conf) + its arm64
+#                           runtime libraries + domU files (+ domU-g1/g2/dm.cfg: the guests boot)
 # xvdm comes from XVDM_BIN (default $WORK/out/xvdm-arm64, made by cross-build.sh); when it
 # is missing the dom0 image is built without it unless REQUIRE_XVDM=1. Every DT_NEEDED of
 # the binary (recursively) must resolve inside the dom0 image, or this fails.
@@ -99,8 +100,9 @@ depmod -b "$R" "$KVER"
 install -m 755 "$E2E_DIR/dom0-init.sh" "$R/init"
 cp "$OUT/Image" "$R/root/Image"
 cp "$OUT/domU.cpio.gz" "$R/root/domU.cpio.gz"
-cp "$E2E_DIR/domU-rng.cfg" "$R/root/"
+cp "$E2E_DIR/domU-rng.cfg" "$E2E_DIR/domU-g1.cfg" "$E2E_DIR/domU-g2.cfg" "$E2E_DIR/domU-dm.cfg" "$R/root/"
 cp "$E2E_DIR/xvdm.conf" "$R/etc/xvdm/xvdm.conf"
+cp "$E2E_DIR/xvdm-guests.conf" "$R/etc/xvdm/"
 
 # lib_in SONAME ROOT...: the file the dynamic loader would use (LD_LIBRARY_PATH as
 # dom0-init.sh sets it) in the union of the ROOTs (dom0's initramfs archives), following

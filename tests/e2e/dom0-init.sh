@@ -39,9 +39,14 @@
 # "SHM-PROBE: PCI-UNMAP-NOW", dom0 sends that vhub-shm SIGUSR1. Then xl destroy (timed),
 # that xvdm exits 0 by itself, both vhub-shm exit 0 on SIGTERM. Markers "E2E: S: ",
 # console "US| ", logs "XVDMS| ", "VSHM| " and "VSHMP| ".
+# The guests boot (e2e.test=guests, dom0.cpio.gz): one xvdm --watch (xvdm-guests.conf) serves
+# two guests through 20 create/destroy cycles (xvdm's fds and VmRSS after each), then one
+# guest reads its rng in a loop while the other is destroyed and created beside it; then xl
+# starts xvdm as a guest's device model (domU-dm.cfg). See guests_round and dm_round below.
 # Kernel cmdline knobs (dom0 bootargs):
-#   e2e.test=rng|blk   the scenario (default rng); blk: e2e.rounds=1 is qemu-storage-daemon
-#                      (shadow) only
+#   e2e.test=rng|blk|guests   the scenario (default rng); blk: e2e.rounds=1 is
+#                      qemu-storage-daemon (shadow) only; guests: e2e.cycles=N (default 20),
+#                      e2e.reboots=N (default 3), e2e.dmtest=0 (no device-model test)
 #   e2e.dm=xvdm|fake   xvdm (default): run /usr/bin/xvdm; fake: a shell loop plays only the
 #                      backend's xenstore handshake (state 1->2, 5->6), and the domU is told
 #                      e2e.dry=1 (it must not touch the unserved virtio-mmio window)
@@ -86,6 +91,10 @@ blk)
 	CFGS="/root/domU-blk.cfg /root/domU-blk-xen.cfg"
 	XCONF=/etc/xvdm/xvdm-blk.conf
 	;;
+guests)
+	XCONF=/etc/xvdm/xvdm-guests.conf
+	ROUNDS=${ROUNDS:-0}
+	;;
 esac
 ROUNDS=${ROUNDS:-2}
 PCI=$(arg e2e.pci)
@@ -110,6 +119,10 @@ xl info | grep -E 'xen_version|nr_cpus|free_memory'
 # libxl's "standalone" backend type insists that the disk target is a dom0 block device
 dd if=/dev/zero of=/run/disk.img bs=1M count=8 2>/dev/null
 losetup /dev/loop0 /run/disk.img && say "/dev/loop0 ready"
+if [ "$TEST" = guests ]; then # the second guest's disk entry needs its own target
+	dd if=/dev/zero of=/run/disk1.img bs=1M count=1 2>/dev/null
+	losetup /dev/loop1 /run/disk1.img && say "/dev/loop1 ready"
+fi
 
 # Timestamp every write of a backend state (libxl waits 10 s for 1 -> 2 on create and for
 # 5 -> 6 on destroy): "E2E: xs: <path>/state written at uptime <s> (now <value>)". The
@@ -544,6 +557,163 @@ shm_round() {
 	tail -n 100 $VSLOG.pci | tr -d '\r' | sed 's/^/VSHMP| /'
 	say "S: ---- end of vhub-shm log ----"
 }
+
+# The guests boot (e2e.test=guests): one `xvdm --watch` serves two guests (domU-g1.cfg
+# "domU", domU-g2.cfg "domU2", a virtio-rng slot each). Markers "E2E: G: ".
+# 1. GCYCLES cycles (e2e.cycles, default 20) of: xl create domU and domU2 at once (each
+#    returns once xvdm has answered libxl's handshake), xvdm's fds and VmRSS while serving
+#    both, xl destroy of both at once; after each cycle xvdm's open fds (ls /proc/PID/fd)
+#    and VmRSS, "E2E: G: cycle N: ...".
+# 2. domU (e2e.test=rngloop) reads /dev/hwrng in a loop while domU2 is destroyed and
+#    created GREBOOTS times (e2e.reboots, default 3; each time domU2 reads its 64 KiB);
+#    then domU's console is relayed ("UG1| "), domU2's last one ("UG2| ").
+GCON2=/var/log/xen/console/guest-domU2.log
+xvdm_usage() { # "fds F rss R kB"
+	echo "fds $(ls /proc/$XVDM_PID/fd 2>/dev/null | wc -l) rss $(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\) kB/\1/p' /proc/$XVDM_PID/status) kB"
+}
+# gcreate NAME CFG LABEL: xl create, with the time it took
+gcreate() {
+	t=$(up)
+	xl create "$2" > /tmp/xl.$1.out 2>&1
+	rc=$?
+	[ $rc = 0 ] || { say "G: $3: xl create $2 FAILED rc $rc"; sed 's/^/E2E: G: xl| /' /tmp/xl.$1.out; } >&2
+	echo "$(since "$t")"
+	return $rc
+}
+gdestroy() { # NAME LABEL
+	t=$(up)
+	xl destroy "$1" > /tmp/xl.$1.out 2>&1
+	rc=$?
+	[ $rc = 0 ] || { say "G: $2: xl destroy $1 FAILED rc $rc"; sed 's/^/E2E: G: xl| /' /tmp/xl.$1.out; } >&2
+	echo "$(since "$t")"
+	return $rc
+}
+guests_round() {
+	GCYCLES=$(arg e2e.cycles); GCYCLES=${GCYCLES:-20}
+	GREBOOTS=$(arg e2e.reboots); GREBOOTS=${GREBOOTS:-3}
+	say "G: xvdm pid $XVDM_PID before the cycles: $(xvdm_usage)"
+	TG=$(up)
+	c=1 bad=0
+	while [ $c -le "$GCYCLES" ]; do
+		T0=$(up)
+		# both at once: libxl serialises what must be, xvdm sees two guests arrive together
+		{ gcreate domU /root/domU-g1.cfg "cycle $c" > /tmp/c1 || echo FAILED >> /tmp/c1; } &
+		p1=$!
+		{ gcreate domU2 /root/domU-g2.cfg "cycle $c" > /tmp/c2 || echo FAILED >> /tmp/c2; } &
+		wait $p1 $! # not a bare wait: xvdm and the xenstore watch are children too
+		d1=$(xl domid domU 2>/dev/null) d2=$(xl domid domU2 2>/dev/null)
+		serving=$(xvdm_usage)
+		{ gdestroy domU "cycle $c" > /tmp/x1 || echo FAILED >> /tmp/x1; } &
+		p1=$!
+		{ gdestroy domU2 "cycle $c" > /tmp/x2 || echo FAILED >> /tmp/x2; } &
+		wait $p1 $!
+		c1=$(head -1 /tmp/c1) c2=$(head -1 /tmp/c2) x1=$(head -1 /tmp/x1) x2=$(head -1 /tmp/x2)
+		bad=$((bad + $(cat /tmp/c1 /tmp/c2 /tmp/x1 /tmp/x2 | grep -c FAILED)))
+		left=$(xenstore-list /local/domain/0/backend/virtio_disk 2>/dev/null | tr '\n' ' ')
+		alive $XVDM_PID || { say "G: cycle $c: xvdm NOT running"; break; }
+		say "G: cycle $c: domids $d1 $d2, create $c1 s $c2 s, destroy $x1 s $x2 s, backends left [${left}], xvdm $(xvdm_usage), cycle $(since "$T0") s; serving both: $serving"
+		c=$((c + 1))
+	done
+	say "G: $((c - 1)) of $GCYCLES cycles done in $(since "$TG") s, $bad xl failures"
+	ls -l /proc/$XVDM_PID/fd 2>/dev/null | sed 's/^/E2E: G: fd| /'
+
+	# 2. one guest reading, the other one destroyed and created beside it
+	off=$(stat -c %s $CON 2>/dev/null || echo 0)
+	T0=$(up)
+	c1=$(gcreate domU /root/domU-g1.cfg "reboot") && say "G: R: domU created (domid $(xl domid domU)) in $c1 s"
+	c2=$(gcreate domU2 /root/domU-g2.cfg "reboot") && say "G: R: domU2 created (domid $(xl domid domU2)) in $c2 s"
+	i=0
+	while [ $i -lt $((WAIT * 5)) ] && ! tail -c +$((off + 1)) $CON 2>/dev/null | grep -q 'DOMU: LOOP: read 1:'; do
+		sleep 0.2; i=$((i + 1))
+	done
+	say "G: R: domU's read loop started after $(since "$T0") s"
+	r=1
+	while [ $r -le "$GREBOOTS" ]; do
+		before=$(tail -c +$((off + 1)) $CON | grep -c 'DOMU: LOOP: read')
+		x=$(gdestroy domU2 "reboot $r")
+		off2=$(stat -c %s $GCON2 2>/dev/null || echo 0)
+		T1=$(up)
+		c2=$(gcreate domU2 /root/domU-g2.cfg "reboot $r")
+		say "G: R: reboot $r: domU2 destroyed in $x s, created again (domid $(xl domid domU2)) in $c2 s"
+		i=0
+		while [ $i -lt $((WAIT * 5)) ] && ! tail -c +$((off2 + 1)) $GCON2 2>/dev/null | grep -q 'DOMU: END'; do
+			sleep 0.2; i=$((i + 1))
+		done
+		got=$(tail -c +$((off2 + 1)) $GCON2 | tr -d '\r' | grep -a 'DOMU: RESULT: head -c 65536' | sed 's/.*wc -c = \([0-9]*\).*/\1/')
+		after=$(tail -c +$((off + 1)) $CON | grep -c 'DOMU: LOOP: read')
+		say "G: R: reboot $r: domU2 read ${got:-nothing} bytes from /dev/hwrng $(since "$T1") s after create; domU's loop lines $before -> $after"
+		r=$((r + 1))
+	done
+	sleep 2
+	last=$(tail -c +$((off + 1)) $CON | tr -d '\r' | grep -a 'DOMU: LOOP: read' | tail -1)
+	say "G: R: domU's last loop line: ${last#DOMU: LOOP: }"
+	say "G: R: xvdm after the reboots: $(xvdm_usage)"
+	say "G: R: ---- domU console ----"
+	tail -c +$((off + 1)) $CON | tr -d '\r' | grep -av 'DOMU: LOOP: read' | sed 's/^/UG1| /'
+	tail -c +$((off + 1)) $CON | tr -d '\r' | grep -a 'DOMU: LOOP: read' | awk 'NR <= 3 || NR % 25 == 0' | sed 's/^/UG1| /'
+	say "G: R: ---- domU2 console (the last one) ----"
+	tail -c +$((off2 + 1)) $GCON2 | tr -d '\r' | sed 's/^/UG2| /'
+	say "G: R: ---- end of consoles ----"
+	x1=$(gdestroy domU "end") && x2=$(gdestroy domU2 "end") && say "G: R: both destroyed ($x1 s, $x2 s)"
+	alive $XVDM_PID && say "G: xvdm still running after all ($(xvdm_usage))"
+}
+
+# The guests boot, then: xl starts xvdm as a guest's device model (domU-dm.cfg:
+# device_model_override, device_model_args, vfb so that libxl starts one at all). Markers
+# "E2E: D: ", the domU's console "UD| ", xvdm's log (libxl's qemu-dm-domUdm.log) "XDM| ".
+dm_round() {
+	DCON=/var/log/xen/console/guest-domUdm.log
+	DLOG=/var/log/xen/qemu-dm-domUdm.log
+	xvdm dtb --device rng,transport=mmio,base=0x2000000,irq=33 -o /root/xvdm-dm.dtb > /tmp/dtb.out 2>&1
+	say "D: xvdm dtb --device rng,transport=mmio,base=0x2000000,irq=33: rc $?, $(stat -c %s /root/xvdm-dm.dtb 2>/dev/null) bytes"
+	T0=$(up)
+	xl -vvv create /root/domU-dm.cfg > /tmp/xl-dm.out 2>&1
+	rc=$?
+	say "D: xl create domU-dm.cfg rc $rc after $(since "$T0") s"
+	grep -a -i -E 'spawn|device.model|dm|qmp|error|fail|arg' /tmp/xl-dm.out | tail -60 | sed 's/^/E2E: D: xl| /'
+	d=$(xl domid domUdm 2>/dev/null)
+	if [ $rc = 0 ] && [ -n "$d" ]; then
+		say "D: domid $d, device-model/$d/state = $(xenstore-read /local/domain/0/device-model/$d/state 2>/dev/null || echo none)"
+		for p in $(pidof xvdm); do
+			[ "$p" = "$XVDM_PID" ] && continue
+			DPID=$p
+			say "D: device model pid $p: $(tr '\0' ' ' < /proc/$p/cmdline)"
+		done
+		ls -l /var/run/xen/qmp-* 2>/dev/null | sed 's/^/E2E: D: run| /'
+		xl qemu-monitor-command "$d" "info version" > /tmp/qmc.out 2>&1
+		say "D: xl qemu-monitor-command (human-monitor-command) rc $?: $(tr '\n' ' ' < /tmp/qmc.out | cut -c1-200)"
+		off=0
+		T0=$(up)
+		i=0
+		while [ $i -lt $((WAIT * 5)) ] && ! grep -q 'DOMU: END' $DCON 2>/dev/null; do
+			sleep 0.2; i=$((i + 1))
+		done
+		say "D: domU END marker $(grep -q 'DOMU: END' $DCON 2>/dev/null && echo seen || echo NOT seen) after $(since "$T0") s"
+		say "D: ---- domU console ----"
+		tr -d '\r' < $DCON | sed 's/^/UD| /'
+		say "D: ---- end of domU console ----"
+		T1=$(up)
+		xl destroy domUdm
+		say "D: xl destroy rc=$? took $(since "$T1") s"
+		i=0
+		while [ -n "${DPID:-}" ] && alive "$DPID" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+		if [ -n "${DPID:-}" ] && ! alive "$DPID"; then
+			say "D: the device model xvdm exited $(since "$T1") s after xl destroy"
+		else
+			say "D: the device model xvdm still running $(since "$T1") s after xl destroy"
+		fi
+		say "D: device-model/$d in xenstore after destroy: $(xenstore-ls /local/domain/0/device-model/$d >/dev/null 2>&1 && echo present || echo gone)"
+	else
+		say "D: xl create FAILED; ---- xl -vvv output (tail) ----"
+		tail -40 /tmp/xl-dm.out | sed 's/^/E2E: D: xlv| /'
+		xl destroy domUdm 2>/dev/null
+	fi
+	say "D: ---- xvdm's log as device model ($DLOG) ----"
+	tr -d '\r' < $DLOG 2>/dev/null | tail -80 | sed 's/^/XDM| /'
+	say "D: ---- end of xvdm's log ----"
+}
+[ "$TEST" = guests ] && guests_round
+[ "$TEST" = guests ] && [ "$(arg e2e.dmtest)" != 0 ] && dm_round
 
 r=1
 while [ $r -le "$ROUNDS" ]; do

@@ -14,7 +14,9 @@
 # virtio_blk, then the same /dev/vda test as blk, then the INTx line in /proc/interrupts.
 # e2e.test=shm (domU-shm.cfg, the SHMEM round): no virtio driver; shm-probe reads the
 # virtio-mmio registers and the shared memory window through /dev/mem (see below).
-# Knobs (domU cmdline, xl "extra="): e2e.test=rng|blk|pci|shm (default rng);
+# e2e.test=rngloop (the guests boot's domU-g1.cfg): the rng test, then after END reads
+# /dev/hwrng for ever, 4 KiB a time, one "DOMU: LOOP: read N: B bytes, E errors" line each.
+# Knobs (domU cmdline, xl "extra="): e2e.test=rng|rngloop|blk|pci|shm (default rng);
 # e2e.shmreads=N (shm: reads per cost measurement, default 100); e2e.dry=1 never
 # touches the virtio-mmio window (without an ioreq server Xen injects a data abort into the
 # domU): only checks that the device-tree node and the modules are there and that
@@ -206,5 +208,16 @@ else
 	dmesg | grep -E 'virtio|rng|abort|Unable to handle|Internal error|Oops|BUG' | tail -20 | sed 's/^/DOMU: dmesg: /'
 fi
 echo "DOMU: END at uptime $(up) s"
+# e2e.test=rngloop (the guests boot's domU): keep reading /dev/hwrng, 4 KiB a time, while dom0
+# destroys and creates the other guest; a short read (or one that hangs 30 s) is an error.
+if [ "$TEST" = rngloop ]; then
+	i=0 err=0
+	while :; do
+		n=$(timeout 30 head -c 4096 /dev/hwrng | wc -c)
+		i=$((i + 1))
+		[ "$n" = 4096 ] || err=$((err + 1))
+		echo "DOMU: LOOP: read $i: $n bytes, $err errors so far, uptime $(up) s"
+	done
+fi
 # Stay alive: dom0 destroys this domain.
 while :; do sleep 3600; done

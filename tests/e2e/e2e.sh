@@ -32,7 +32,9 @@
 #              an xvdm build failure is reported but does not stop it.
 #   --demo     at the end, also print the domU console and an excerpt of xvdm's log.
 # Env: WORK (default /var/tmp/xvdm-lab; may start empty), TESTS (any of "rng blk pci shm dry
-#      blk-dry", one boot each; default "rng blk"; blk-dry = the blk lab with the fake backend:
+#      blk-dry guests", one boot each; default "rng blk"; guests = two guests served by one
+#      xvdm --watch: 20 create/destroy cycles with xvdm's fds and RSS, one guest restarted
+#      while the other reads its rng, then xl starting xvdm as a device model; blk-dry = the blk lab with the fake backend:
 #      qemu-storage-daemon comes up, the domU only loads virtio_blk; pci = the blk lab with
 #      the PCI round alone; shm = the blk lab with the SHMEM round alone), BLK_ROUNDS (default 2;
 #      1 = only the qemu-storage-daemon/shadow round), PCI_ROUND (default 1; 0 = the blk
@@ -105,7 +107,7 @@ if phase cross-build "$HERE/cross-build.sh"; then
 else
 	have_xvdm=0
 	case " $TESTS " in
-	*" rng "* | *" blk "* | *" pci "* | *" shm "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
+	*" rng "* | *" blk "* | *" pci "* | *" shm "* | *" guests "*) ko "cross-build xvdm for arm64 (meson, $WORK/build-arm64)"; summary ;;
 	esac
 	echo "                 (dry run: going on without xvdm)"
 	rm -f "$WORK/out/xvdm-arm64"
@@ -114,7 +116,7 @@ REQUIRE_XVDM=$have_xvdm phase build-images "$HERE/build-images.sh" || { ko "buil
 
 if [ "${INTERACTIVE:-0}" = 1 ]; then
 	dm=xvdm test=rng
-	case $TESTS in dry | blk-dry) dm=fake ;; esac
+	case $TESTS in dry | blk-dry) dm=fake ;; guests) test=guests ;; esac
 	extra=""
 	case $TESTS in blk | blk-dry | pci | shm)
 		test=blk
@@ -374,9 +376,81 @@ shm_figures() {
 	[ -n "$l" ] || return 0
 	echo "$l" | sed 's/^US| DOMU: RESULT: shm: /    S figures: /'
 }
+# guests_round: the guests boot's checks ("E2E: G: " lines). Per cycle, dom0 prints xvdm's
+# open fds and VmRSS; after GUESTS_WARMUP cycles (default 2) both must stay flat: the same fd
+# count in every later cycle, and RSS within GUESTS_RSS_SLACK kB (default 64) of the first
+# cycle after the warm-up.
+guests_round() {
+	local n cyc w bad l r
+	w=${GUESTS_WARMUP:-2}
+	cyc=$(grep -a -c 'E2E: G: cycle [0-9]*: domids' "$CLEAN")
+	n=$(line "E2E: G: [0-9]* of [0-9]* cycles done" | sed -n 's/.*G: \([0-9]*\) of \([0-9]*\) cycles done.*, \([0-9]*\) xl failures/\1 \2 \3/p')
+	set -- $n
+	if [ -n "$n" ] && [ "$1" = "$2" ] && [ "$3" = 0 ] && [ "$cyc" = "$1" ]; then
+		ok "G: $1 cycles of xl create domU, domU2 / xl destroy both, no xl failure (one xvdm --watch serves both)"
+	else
+		ko "G: create/destroy cycles all done without xl failures   (${n:-no summary line}; $cyc cycle lines)"
+	fi
+	bad=$(grep -a 'E2E: G: cycle [0-9]*: domids' "$CLEAN" | grep -v -c 'backends left \[\]')
+	if [ "$bad" = 0 ]; then ok "G: no backend/virtio_disk node left after any cycle"; else ko "G: $bad cycles left backend nodes"; fi
+	echo "    G figures: xvdm after each cycle (open fds, VmRSS):"
+	grep -a 'E2E: G: \(xvdm pid .* before the cycles\|cycle [0-9]*: domids\)' "$CLEAN" |
+		sed 's/.*G: \(cycle [0-9]*\): domids \([0-9]* [0-9]*\), create \(.*\), destroy \(.*\), backends.*xvdm fds \([0-9]*\) rss \([0-9]*\) kB, cycle \([0-9.]* s\)\(; serving both: \)*\(.*\)/\1: fds \5, rss \6 kB (serving both: \9; domids \2; create \3, destroy \4; cycle \7)/; s/.*G: xvdm pid \([0-9]*\) before the cycles: fds \([0-9]*\) rss \([0-9]*\) kB/before: fds \2, rss \3 kB (pid \1)/' |
+		sed 's/^/      /'
+	l=$(grep -a 'E2E: G: cycle [0-9]*: domids' "$CLEAN" | sed 's/.*cycle \([0-9]*\): .*, xvdm fds \([0-9]*\) rss \([0-9]*\) kB.*/\1 \2 \3/' |
+		awk -v w="$w" '$1 > w { if (!n++) { f0 = $2; r0 = $3; fmin = fmax = $2; rmin = rmax = $3 }
+			if ($2 < fmin) fmin = $2; if ($2 > fmax) fmax = $2; if ($3 < rmin) rmin = $3; if ($3 > rmax) rmax = $3 }
+			END { if (n) print n, f0, fmin, fmax, r0, rmin, rmax }')
+	set -- $l
+	if [ -n "$l" ] && [ "$1" -ge 2 ] && [ "$3" = "$4" ]; then
+		ok "G: xvdm's open fds flat after $w warm-up cycles: $3 in each of the $1 later cycles"
+	else
+		ko "G: xvdm's open fds flat after $w warm-up cycles   (cycles, first, min, max: ${l:-no figures})"
+	fi
+	if [ -n "$l" ] && [ "$1" -ge 2 ] && [ $(($7 - $5)) -le "${GUESTS_RSS_SLACK:-64}" ]; then
+		ok "G: xvdm's VmRSS flat after $w warm-up cycles: $5 kB, then $6-$7 kB (growth $(($7 - $5)) kB, limit ${GUESTS_RSS_SLACK:-64} kB)"
+	else
+		ko "G: xvdm's VmRSS flat after $w warm-up cycles   (cycles, fds first/min/max, rss first/min/max: ${l:-no figures})"
+	fi
+	expect "G: R: domU (reading /dev/hwrng in a loop) and domU2 created" "E2E: G: R: domU2 created"
+	expect "G: R: domU read its 64 KiB, then started its read loop" "E2E: G: R: domU's read loop started"
+	n=$(grep -a -c 'E2E: G: R: reboot [0-9]*: domU2 read 65536 bytes' "$CLEAN")
+	r=$(grep -a -c 'E2E: G: R: reboot [0-9]*: domU2 destroyed' "$CLEAN")
+	if [ "$r" -ge 1 ] && [ "$n" = "$r" ]; then
+		ok "G: R: domU2 destroyed and created $r times beside domU; each time it read 65536 bytes from its rng"
+	else
+		ko "G: R: domU2 destroyed and created beside domU, reading its rng each time   ($n of $r)"
+	fi
+	bad=$(grep -a 'E2E: G: R: reboot [0-9]*: domU2 read' "$CLEAN" | sed 's/.*loop lines \([0-9]*\) -> \([0-9]*\).*/\1 \2/' | awk '$2 <= $1' | wc -l)
+	if [ "$r" -ge 1 ] && [ "$bad" = 0 ]; then
+		ok "G: R: domU's read loop went on through each of domU2's restarts"
+	else
+		ko "G: R: domU's read loop went on through each of domU2's restarts   ($bad restarts without progress)"
+	fi
+	l=$(line "E2E: G: R: domU's last loop line: read")
+	n=$(echo "$l" | sed -n 's/.*read \([0-9]*\): 4096 bytes, 0 errors so far.*/\1/p')
+	if [ -n "$n" ]; then ok "G: R: domU: $n reads of 4096 bytes from /dev/hwrng, 0 errors"; else ko "G: R: domU's read loop without errors   (${l:-no loop line})"; fi
+	expect "G: R: both guests destroyed at the end" "E2E: G: R: both destroyed"
+	expect "G: xvdm still running after all cycles and restarts" "E2E: G: xvdm still running after all"
+}
+# dm_round: the libxl device-model test ("E2E: D: " lines)
+dm_round() {
+	local d
+	expect "D: xvdm dtb wrote the domU's virtio,mmio node (rng, 0x2000000, SPI 33)" "E2E: D: xvdm dtb .*: rc 0, [0-9]* bytes"
+	expect "D: xl create domU-dm.cfg (device_model_override=/usr/bin/xvdm) returned 0" "E2E: D: xl create domU-dm.cfg rc 0 "
+	d=$(line "E2E: D: domid " | sed -n 's/.*domid \([0-9]*\),.*/\1/p')
+	expect "D: device-model/${d:-?}/state = running" "E2E: D: domid [0-9]*, device-model/[0-9]*/state = running"
+	expect "D: libxl started xvdm with QEMU's command line (-xen-domid ${d:-?} ... -device virtio-rng-device)" \
+		"E2E: D: device model pid [0-9]*: .*xvdm .*-xen-domid ${d:-?} .*-device virtio-rng-device"
+	expect "D: domU probed virtio0 = DeviceID 4 (entropy), bound to virtio_rng" "^UD| DOMU: virtio0: device 0x0004 .*driver virtio_rng"
+	expect "D: head -c 65536 /dev/hwrng | wc -c = 65536 (the device model's rng)" "^UD| DOMU: RESULT: head -c 65536 /dev/hwrng | wc -c = 65536 "
+	expect "D: the bytes are not all zero" "^UD| DOMU: RESULT: bytes are not all zero"
+	expect "D: xl destroy rc 0" "E2E: D: xl destroy rc=0 "
+	expect "D: the device model xvdm exited after xl destroy" "E2E: D: the device model xvdm exited"
+}
 no_crash() {
 	local bad
-	bad=$(grep -a -E '^U[0-9PS]\| .*(Unable to handle kernel|Internal error|Oops|Kernel panic|Call trace)|Xen BUG|Panic on CPU|FATAL PAGE FAULT' "$CLEAN" | head -3)
+	bad=$(grep -a -E '^U[0-9PSGD][0-9]*\| .*(Unable to handle kernel|Internal error|Oops|Kernel panic|Call trace)|Xen BUG|Panic on CPU|FATAL PAGE FAULT' "$CLEAN" | head -3)
 	if [ -z "$bad" ]; then ok "no kernel oops, data abort or Xen crash in the serial log"; else ko "crash in the serial log: $bad"; fi
 }
 
@@ -442,6 +516,16 @@ for t in $TESTS; do
 		no_crash
 		expect "dom0 finished and powered off" "E2E: dom0 done"
 		;;
+	guests)
+		boot guests dom0.cpio.gz e2e.dm=xvdm e2e.test=guests
+		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
+		expect "xvdm --watch --config /etc/xvdm/xvdm-guests.conf -v running in dom0" "E2E: xvdm started"
+		guests_round
+		dm_round
+		expect "xvdm exited with status 0 on SIGTERM" "E2E: xvdm exit status 0 "
+		no_crash
+		expect "dom0 finished and powered off" "E2E: dom0 done"
+		;;
 	blk-dry)
 		boot blk-dry dom0-blk.cpio.gz e2e.dm=fake e2e.test=blk
 		expect "dom0 toolstack up (xenstored, xenconsoled, xl list)" "E2E: toolstack up"
@@ -479,7 +563,7 @@ for t in $TESTS; do
 		;;
 	*) ko "unknown test $t" ;;
 	esac
-	grep -a -E 'E2E: (toolstack up|qsd: socket|vhub: socket|(R[0-9]|P|S): (xl create returned|xl create -p returned|xvdm ready|domU END marker|NO domU|xl destroy rc|xvdm exit))|^U[0-9P]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
+	grep -a -E 'E2E: (D: (xl create|xl destroy|domid|device model pid|the device model|domU END)|G: (R: |[0-9]* of)|toolstack up|qsd: socket|vhub: socket|(R[0-9]|P|S): (xl create returned|xl create -p returned|xvdm ready|domU END marker|NO domU|xl destroy rc|xvdm exit))|^U[0-9P]\| DOMU: RESULT: (head|read|wrote)' "$CLEAN" | sed 's/^/    /'
 	shm_figures
 	handshakes
 	echo "    timings: $(tail -1 "$LOG.time" 2>/dev/null)"
