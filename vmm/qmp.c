@@ -357,11 +357,35 @@ static int parse_request(const char *s, size_t n, struct qmp_req *q)
 	}
 }
 
+/*
+ * The id as the client wrote it, less the JSON whitespace outside strings: a CR or LF
+ * there would break the reply's line framing (strings hold no raw control characters:
+ * the parser refused those).
+ */
+static void append_id(GString *out, const char *id, size_t len)
+{
+	bool in_str = false, esc = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+
+		if (in_str) {
+			in_str = esc || c != '"';
+			esc = !esc && c == '\\';
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			continue;
+		}
+		g_string_append_c(out, c);
+	}
+}
+
 static void reply_end(GString *out, const struct qmp_req *q)
 {
 	if (q && q->id) {
 		g_string_append(out, ", \"id\": ");
-		g_string_append_len(out, q->id, q->id_len);
+		append_id(out, q->id, q->id_len);
 	}
 	g_string_append(out, "}\r\n");
 }
