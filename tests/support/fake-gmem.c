@@ -49,7 +49,7 @@ static int check(struct fake_gmem *fg, bool write, uint64_t gpa, size_t len, siz
 static int fake_read(struct gmem *g, uint64_t gpa, void *buf, size_t len)
 {
 	struct fake_gmem *fg = to_fake(g);
-	size_t off;
+	size_t off = 0;
 	int r = check(fg, false, gpa, len, &off);
 
 	if (r < 0)
@@ -62,7 +62,7 @@ static int fake_read(struct gmem *g, uint64_t gpa, void *buf, size_t len)
 static int fake_write(struct gmem *g, uint64_t gpa, const void *buf, size_t len)
 {
 	struct fake_gmem *fg = to_fake(g);
-	size_t off;
+	size_t off = 0;
 	int r = check(fg, true, gpa, len, &off);
 
 	if (r < 0)
