@@ -276,6 +276,7 @@ struct vmm_guest *vmm_guest_new(struct vmm *v, uint32_t domid, GError **error)
 	g->devs = g_ptr_array_new();
 	vmm_pci_config_default(&g->pci_cfg, vmm_pci_host_mode());
 	g->mem = xh_gmem_new(v->xen, domid, XH_GMEM_CACHE_DEFAULT);
+	g->handler.mem = g->mem; /* x86 string ioreqs with pointer data */
 	guest_ram_layout(g);
 	r = xh_ioreq_server_new(v->xen, domid, &g->handler, &g->srv);
 	if (r < 0) {

@@ -5,18 +5,29 @@
  * handling (ioreq.c) so it can be fuzzed without a hypervisor (tests/fuzz/fuzz-ioreq.c).
  *
  * Trust boundary: `req` is a copy of what the guest's vCPU made Xen write; every field
- * is checked here before use: type, size (1, 2, 4, 8), count (1), no pointer data.
- * Whatever the handler or the checks say, a read gets a value of the access size; a
- * write hands the handler only the access size's bits.
+ * is checked here before use: type, size (1, 2, 4, 8), count (1 .. XH_IOREQ_MAX_REPS),
+ * pointer data (only with guest memory to resolve it). Whatever the handler or the checks
+ * say, a read gets a value of the access size; a write hands the handler only the access
+ * size's bits.
+ *
+ * x86 string ioreqs (Xen's hvmemul rep ins/outs/movs/stos; QEMU's cpu_ioreq_pio and
+ * cpu_ioreq_move do the same): repetition i uses
+ *   device address  addr + i * step for MMIO (COPY); addr itself for a port (PIO),
+ *   pointer data    data + i * step, a guest-physical address in RAM,
+ * with step = size, or -size when df (the guest's direction flag) is set. With pointer
+ * data, a read stores each value the device returns into guest RAM and a write takes each
+ * value from there; without, a write repeats `data` and a read keeps the last value.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "common/gmem.h"
 #include "common/log.h"
 #include "xen/xh-internal.h"
 
-/* Validate the private copy of a request and turn it into an xh_io. */
-static int decode(const ioreq_t *req, unsigned vcpu, struct xh_io *io)
+/* Validate the private copy of a request and turn it into an xh_io (repetition 0). */
+static int decode(const struct xh_ioreq_handler *h, const ioreq_t *req, unsigned vcpu,
+		  struct xh_io *io)
 {
 	memset(io, 0, sizeof(*io));
 	io->vcpu = vcpu;
@@ -39,17 +50,73 @@ static int decode(const ioreq_t *req, unsigned vcpu, struct xh_io *io)
 	if (req->size != 1 && req->size != 2 && req->size != 4 && req->size != 8)
 		return -EINVAL;
 	io->size = req->size;
-	/* Arm sends count 1 without pointer data; x86 rep/string ops to our registers are refused */
-	if (req->count != 1 || req->data_is_ptr)
+	if (req->count == 0 || req->count > XH_IOREQ_MAX_REPS)
+		return -EINVAL;
+	/* Xen sends config space accesses one at a time, never through memory. */
+	if (io->type == XH_IO_PCI_CONFIG && (req->count != 1 || req->data_is_ptr))
+		return -EINVAL;
+	if (req->data_is_ptr && !h->mem)
 		return -EOPNOTSUPP;
 	/*
 	 * Arm puts the whole source register in a write's data (xen/arch/arm/ioreq.c,
 	 * try_fwd_ioserv: p.data = get_user_reg()): a 32-bit `str w1` of a value computed as
 	 * (u32)x1 arrives with x1's upper half. Only the access size's bits are written.
 	 */
-	if (io->write && io->size < 8)
+	if (io->write && io->size < 8 && !req->data_is_ptr)
 		io->data &= (1ULL << (8 * io->size)) - 1;
 	return 0;
+}
+
+/* addr + i * step, or -EINVAL when that leaves the 64-bit address space. */
+static int rep_addr(uint64_t base, uint32_t i, unsigned size, bool df, uint64_t *ret)
+{
+	uint64_t off = (uint64_t)i * size;
+
+	if (df ? base < off : base + off < base)
+		return -EINVAL;
+	*ret = df ? base - off : base + off;
+	return 0;
+}
+
+/* Repetitions 0 .. count - 1 of a string ioreq; stops at the first failure. */
+static int serve_string(struct xh_ioreq_handler *h, const ioreq_t *req, struct xh_io *io)
+{
+	uint64_t first = io->addr, ptr = req->data, last = io->data;
+	uint32_t i;
+	int r = 0;
+
+	for (i = 0; i < req->count && r == 0; i++) {
+		uint64_t gpa = 0, v = 0;
+
+		if (io->type == XH_IO_MMIO)
+			r = rep_addr(first, i, io->size, req->df, &io->addr);
+		if (r == 0 && req->data_is_ptr)
+			r = rep_addr(ptr, i, io->size, req->df, &gpa);
+		if (r < 0)
+			break;
+		if (io->write && req->data_is_ptr) {
+			/* x86 guests are little-endian, like every host xvdm runs on */
+			r = gmem_read(h->mem, gpa, &v, io->size);
+			if (r < 0)
+				break;
+			io->data = GUINT64_FROM_LE(v);
+		} else if (io->write) {
+			io->data =
+				req->data & (io->size < 8 ? (1ULL << (8 * io->size)) - 1 : ~0ULL);
+		}
+		r = h->ops->access(h, io);
+		if (r < 0 || io->write)
+			continue;
+		if (io->size < 8)
+			io->data &= (1ULL << (8 * io->size)) - 1;
+		if (req->data_is_ptr) {
+			v = GUINT64_TO_LE(io->data);
+			r = gmem_write(h->mem, gpa, &v, io->size);
+		}
+		last = io->data;
+	}
+	io->data = last;
+	return r;
 }
 
 void xh_ioreq_serve(struct xh_ioreq_handler *h, uint32_t domid, unsigned vcpu, ioreq_t *req,
@@ -66,8 +133,17 @@ void xh_ioreq_serve(struct xh_ioreq_handler *h, uint32_t domid, unsigned vcpu, i
 	}
 	if (req->type == IOREQ_TYPE_TIMEOFFSET)
 		return;
-	r = decode(req, vcpu, &io);
-	if (r == 0) {
+	r = decode(h, req, vcpu, &io);
+	if (r == 0 && (req->count > 1 || req->data_is_ptr)) {
+		stats->served++;
+		stats->string++;
+		r = serve_string(h, req, &io);
+		if (r < 0)
+			log_warn_rl("dom%u: vCPU %u: string ioreq type %u size %u count %u ptr %u"
+				    " df %u addr 0x%" PRIx64 " data 0x%" PRIx64 ": stopped: %s",
+				    domid, vcpu, req->type, req->size, req->count, req->data_is_ptr,
+				    req->df, req->addr, (uint64_t)req->data, g_strerror(-r));
+	} else if (r == 0) {
 		r = h->ops->access(h, &io);
 		stats->served++;
 	} else {

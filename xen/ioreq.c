@@ -46,6 +46,7 @@ struct xh_ioreq_server {
 
 struct range {
 	uint64_t start, size;
+	int is_mmio; /* 1: guest-physical MMIO, 0: x86 I/O ports (the DMOP's is_mmio argument) */
 };
 
 /* A PCI function claimed with map_pcidev (x86): its PCI_CONFIG ioreqs come to us. */
@@ -155,35 +156,55 @@ int xh_ioreq_server_new(struct xh_ctx *x, uint32_t domid, struct xh_ioreq_handle
 	return 0;
 }
 
-int xh_ioreq_server_map_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size)
+static int map_range(struct xh_ioreq_server *s, int is_mmio, uint64_t start, uint64_t size)
 {
-	struct range rg = { start, size };
+	struct range rg = { start, size, is_mmio };
 
-	if (size == 0 || start + size - 1 < start)
+	if (size == 0 || start + size - 1 < start || (!is_mmio && start + size > 0x10000))
 		return -EINVAL;
-	if (xendevicemodel_map_io_range_to_ioreq_server(s->x->dmod, s->domid, s->id, 1, start,
+	if (xendevicemodel_map_io_range_to_ioreq_server(s->x->dmod, s->domid, s->id, is_mmio, start,
 							start + size - 1) < 0)
 		return -errno;
 	g_array_append_val(s->ranges, rg);
 	return 0;
 }
 
-int xh_ioreq_server_unmap_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size)
+static int unmap_range(struct xh_ioreq_server *s, int is_mmio, uint64_t start, uint64_t size)
 {
 	guint i;
 
 	for (i = 0; i < s->ranges->len; i++) {
 		struct range *rg = &g_array_index(s->ranges, struct range, i);
 
-		if (rg->start != start || rg->size != size)
+		if (rg->start != start || rg->size != size || rg->is_mmio != is_mmio)
 			continue;
 		g_array_remove_index_fast(s->ranges, i);
-		if (xendevicemodel_unmap_io_range_from_ioreq_server(s->x->dmod, s->domid, s->id, 1,
-								    start, start + size - 1) < 0)
+		if (xendevicemodel_unmap_io_range_from_ioreq_server(
+			    s->x->dmod, s->domid, s->id, is_mmio, start, start + size - 1) < 0)
 			return -errno;
 		return 0;
 	}
 	return -ENOENT;
+}
+
+int xh_ioreq_server_map_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size)
+{
+	return map_range(s, 1, start, size);
+}
+
+int xh_ioreq_server_unmap_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size)
+{
+	return unmap_range(s, 1, start, size);
+}
+
+int xh_ioreq_server_map_pio(struct xh_ioreq_server *s, uint16_t start, uint32_t size)
+{
+	return map_range(s, 0, start, size);
+}
+
+int xh_ioreq_server_unmap_pio(struct xh_ioreq_server *s, uint16_t start, uint32_t size)
+{
+	return unmap_range(s, 0, start, size);
 }
 
 int xh_ioreq_server_map_pcidev(struct xh_ioreq_server *s, uint16_t seg, uint8_t bus, uint8_t dev,
@@ -321,8 +342,9 @@ void xh_ioreq_server_free(struct xh_ioreq_server *s)
 	for (i = 0; i < s->ranges->len; i++) {
 		struct range *rg = &g_array_index(s->ranges, struct range, i);
 
-		xendevicemodel_unmap_io_range_from_ioreq_server(
-			s->x->dmod, s->domid, s->id, 1, rg->start, rg->start + rg->size - 1);
+		xendevicemodel_unmap_io_range_from_ioreq_server(s->x->dmod, s->domid, s->id,
+								rg->is_mmio, rg->start,
+								rg->start + rg->size - 1);
 	}
 	g_array_free(s->ranges, true);
 	for (i = 0; i < s->pcidevs->len; i++) {

@@ -54,12 +54,26 @@ struct xh_ioreq_handler_ops {
 
 struct xh_ioreq_handler {
 	const struct xh_ioreq_handler_ops *ops;
+	/*
+	 * Guest RAM for x86 string ioreqs whose data is a guest-physical pointer (rep
+	 * ins/outs/movs between RAM and a device); NULL refuses them as bad ioreqs.
+	 */
+	struct gmem *mem;
 };
+
+/*
+ * x86 string ioreqs (count > 1, or data a pointer) are served one repetition at a time
+ * through ops->access; more repetitions than this in one ioreq are refused (a guest could
+ * otherwise stall the process: Xen bounds pointer ones to a page, rep stos only to what
+ * its page tables map contiguously).
+ */
+#define XH_IOREQ_MAX_REPS (1u << 20)
 
 /* Counters, for tests and the status log line. */
 struct xh_ioreq_stats {
 	uint64_t served;
 	uint64_t bad;	     /* invalid size, count, pointer data or type */
+	uint64_t string;     /* served ioreqs with count > 1 or pointer data (x86) */
 	uint64_t invalidate; /* INVALIDATE broadcasts acknowledged */
 	uint64_t spurious;   /* event with no READY slot */
 };
@@ -73,6 +87,9 @@ int xh_ioreq_server_new(struct xh_ctx *x, uint32_t domid, struct xh_ioreq_handle
 /* [start, start + size) of guest-physical MMIO space. */
 int xh_ioreq_server_map_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size);
 int xh_ioreq_server_unmap_mmio(struct xh_ioreq_server *s, uint64_t start, uint64_t size);
+/* x86: [start, start + size) of I/O port space (start + size <= 0x10000); XH_IO_PIO ioreqs. */
+int xh_ioreq_server_map_pio(struct xh_ioreq_server *s, uint16_t start, uint32_t size);
+int xh_ioreq_server_unmap_pio(struct xh_ioreq_server *s, uint16_t start, uint32_t size);
 /*
  * x86 HVM: claim a PCI function; the guest's config-space accesses to it arrive as
  * XH_IO_PCI_CONFIG (addr = SBDF << 32 | register). Released at teardown.

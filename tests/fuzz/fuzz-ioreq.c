@@ -6,7 +6,9 @@
  * devices. Checks: a read always gets a value that fits the access size; bad requests are
  * counted, never served; served requests reach the transport only with size 1/2/4/8,
  * and a write's data never has bits beyond its size (Arm hands over the whole source
- * register: the decoder must mask it).
+ * register: the decoder must mask it). x86 string ioreqs (count > 1, pointer data, the
+ * direction flag) run against a small fake guest RAM: every repetition reaches the
+ * transport with a valid size, pointer reads never write RAM outside the string.
  *
  * Input: a sequence of 32-byte ioreq_t images (FACTS 22); the address is folded onto the
  * two windows (0x2000000 and 0x2000200) or just beyond them, so that most requests land
@@ -20,6 +22,7 @@
 
 #include "common/util.h"
 #include "tests/fuzz/fuzz-quiet.h"
+#include "tests/support/fake-gmem.h"
 #include "tests/support/fake-vdev.h"
 #include "virtio-mmio/vmmio.h"
 #include "xen/xh-internal.h"
@@ -27,7 +30,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define BASE 0x2000000ULL
+#define BASE	 0x2000000ULL
+#define RAM	 0x40000000ULL
+#define RAM_SIZE 0x1000
 
 #define CHECK(cond)                                                                          \
 	do {                                                                                 \
@@ -78,6 +83,22 @@ static const struct xh_ioreq_handler_ops handler_ops = {
 	.invalidate = invalidate,
 };
 
+/* Only a pointer read stores into RAM, and only inside its string. */
+static void check_ram(struct fake_gmem *ram, const uint8_t *snap, const ioreq_t *req)
+{
+	uint64_t span = (uint64_t)req->count * req->size, lo, hi;
+
+	if (req->type == IOREQ_TYPE_INVALIDATE || req->dir != IOREQ_READ || !req->data_is_ptr) {
+		CHECK(memcmp(snap, ram->mem, RAM_SIZE) == 0);
+		return;
+	}
+	lo = req->df ? req->data + req->size - span : req->data;
+	hi = lo + span;
+	for (uint64_t a = RAM; a < RAM + RAM_SIZE; a++)
+		if (a < lo || a >= hi)
+			CHECK(snap[a - RAM] == ram->mem[a - RAM]);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet_logs();
@@ -88,7 +109,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct harness h = { .h.ops = &handler_ops };
 	struct xh_ioreq_stats st = { 0 };
+	struct fake_gmem *ram = fake_gmem_new(RAM, RAM_SIZE);
+	static uint8_t snap[RAM_SIZE];
 	unsigned i;
+
+	h.h.mem = &ram->gmem;
 
 	for (i = 0; i < 2; i++) {
 		h.f[i] = fake_vdev_new(i ? VIRTIO_ID_RNG : VIRTIO_ID_BLOCK, 2, 64, 16);
@@ -101,10 +126,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(&req, data, sizeof(req));
 		req.addr = BASE + req.addr % (2 * VMMIO_WINDOW_SIZE + 0x40);
+		/* strings: keep them short (the limit itself stays reachable) and point most of
+		   them at the fake RAM, some just off it */
+		if (req.count > 64 && req.count <= XH_IOREQ_MAX_REPS)
+			req.count %= 64;
+		if (req.data_is_ptr && (req.data & 1))
+			req.data = RAM - 8 + (req.data >> 1) % (RAM_SIZE + 16);
 		req.state = STATE_IOREQ_INPROCESS;
 		size_in = req.size;
 		before = st.served + st.bad;
+		memcpy(snap, ram->mem, RAM_SIZE);
 		xh_ioreq_serve(&h.h, 1, req.vp_eport % 4, &req, &st);
+		check_ram(ram, snap, &req);
 		/* INVALIDATE and TIMEOFFSET carry no guest access: Xen reads nothing back. */
 		if (req.type == IOREQ_TYPE_INVALIDATE || req.type == IOREQ_TYPE_TIMEOFFSET)
 			continue;
@@ -117,5 +150,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vmmio_fini(&h.m[i]);
 		fake_vdev_free(h.f[i]);
 	}
+	fake_gmem_free(ram);
 	return 0;
 }
