@@ -279,6 +279,20 @@ unsigned xh_ioreq_server_nr_vcpus(struct xh_ioreq_server *s)
 	return s->nr_vcpus;
 }
 
+uint32_t xh_ioreq_server_domid(struct xh_ioreq_server *s)
+{
+	return s->domid;
+}
+
+/* privcmd-evt.c: the page and ports the kernel's ioeventfd binds (valid after enable). */
+void xh_ioreq_server_kernel_view(struct xh_ioreq_server *s, struct xh_ioreq_kernel_view *ret)
+{
+	_Static_assert(sizeof(evtchn_port_t) == sizeof(uint32_t), "ports are u32 for privcmd");
+	ret->page = (void *)s->page;
+	ret->ports = s->local_port;
+	ret->nr_vcpus = s->local_port ? s->nr_vcpus : 0;
+}
+
 const struct xh_ioreq_stats *xh_ioreq_server_stats(struct xh_ioreq_server *s)
 {
 	return &s->stats;

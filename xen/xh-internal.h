@@ -18,3 +18,12 @@ struct xh_ctx {
 /* Serve one request (a private copy of a slot); see ioreq-serve.c. */
 void xh_ioreq_serve(struct xh_ioreq_handler *h, uint32_t domid, unsigned vcpu, ioreq_t *req,
 		    struct xh_ioreq_stats *stats);
+
+/* What the kernel's ioeventfd needs of a server (privcmd-evt.c); see ioreq.c. */
+struct xh_ioreq_kernel_view {
+	void *page;	       /* the mapped shared ioreq page */
+	const uint32_t *ports; /* our local event-channel port of each vCPU */
+	unsigned nr_vcpus;
+};
+void xh_ioreq_server_kernel_view(struct xh_ioreq_server *s, struct xh_ioreq_kernel_view *ret);
+uint32_t xh_ioreq_server_domid(struct xh_ioreq_server *s);
