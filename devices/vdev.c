@@ -59,6 +59,11 @@ void vdev_free(struct vdev *d)
 	d->ops->free(d);
 }
 
+void vdev_set_notify(struct vdev *d, struct vdev_notify *n)
+{
+	d->notify = n;
+}
+
 void vdev_attach(struct vdev *d, struct vdev_bus *bus)
 {
 	d->bus = bus;

@@ -59,6 +59,30 @@ struct vdev_bus {
 	const struct vdev_bus_ops *ops;
 };
 
+/*
+ * Optional, supplied by vmm/ (vdev_set_notify): a path for a queue's notifications that
+ * bypasses xvdm — the dom0 kernel's privcmd ioeventfd/irqfd. A device whose back-end
+ * takes a kick and a call eventfd per queue offers both with attach() when the ring
+ * starts; `*ret_took` says which the path carries from then on: VDEV_NOTIFY_KICK (the
+ * guest's QueueNotify of q signals kick_fd without reaching xvdm), VDEV_NOTIFY_CALL (a
+ * signal on call_fd raises the used-buffer interrupt without xvdm: the device must stop
+ * reading call_fd). 0 with nothing taken: keep relaying; -errno: the device must not start
+ * (the operator required the path). detach() before either fd is closed.
+ */
+#define VDEV_NOTIFY_KICK (1u << 0)
+#define VDEV_NOTIFY_CALL (1u << 1)
+
+struct vdev_notify;
+struct vdev_notify_ops {
+	int (*attach)(struct vdev_notify *n, unsigned q, int kick_fd, int call_fd,
+		      unsigned *ret_took);
+	void (*detach)(struct vdev_notify *n, unsigned q, int kick_fd, int call_fd);
+};
+
+struct vdev_notify {
+	const struct vdev_notify_ops *ops;
+};
+
 /* Implemented by each device type. */
 struct vdev_ops {
 	const char *type; /* catalogue name, e.g. "rng" */
@@ -89,10 +113,11 @@ struct vdev_ops {
 
 struct vdev {
 	const struct vdev_ops *ops;
-	struct vdev_bus *bus; /* set by vdev_attach(); NULL while detached */
-	struct gmem *mem;     /* guest memory for devices that walk rings themselves */
-	char *name;	      /* "dom<N>/<device>" for log lines */
-	uint32_t device_id;   /* VIRTIO_ID_* */
+	struct vdev_bus *bus;	    /* set by vdev_attach(); NULL while detached */
+	struct gmem *mem;	    /* guest memory for devices that walk rings themselves */
+	struct vdev_notify *notify; /* vdev_set_notify(), or NULL: every notification relayed */
+	char *name;		    /* "dom<N>/<device>" for log lines */
+	uint32_t device_id;	    /* VIRTIO_ID_* */
 	uint32_t vendor_id;
 	uint32_t cfg_size; /* <= VDEV_MAX_CFG_SIZE */
 	unsigned nqueues;  /* <= VDEV_MAX_QUEUES */
@@ -121,6 +146,8 @@ void vdev_fini(struct vdev *d);
 void vdev_free(struct vdev *d);
 
 void vdev_attach(struct vdev *d, struct vdev_bus *bus);
+/* Before the device starts; NULL takes it away (the device must have detached). */
+void vdev_set_notify(struct vdev *d, struct vdev_notify *n);
 
 /* --- called by transports --- */
 

@@ -104,6 +104,7 @@ struct vhu_queue {
 	struct svq *svq;   /* shadow: the ring the back-end sees */
 	bool set_up;	   /* handed to the back-end since the last start */
 	bool rekick;	   /* shadow resume: requests were re-posted, kick once set up */
+	unsigned kernel;   /* VDEV_NOTIFY_* the device's notify path carries for us */
 };
 
 struct vhu_dev {

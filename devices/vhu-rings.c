@@ -256,6 +256,42 @@ static int mem_table_shadow(struct vhu_dev *v)
 
 /* --- rings --- */
 
+/*
+ * The kernel path (vdev.h, struct vdev_notify): only in xen-mmap mode, where the back-end
+ * walks the guest's own rings; shadow mode needs every kick and call itself. Kept across
+ * reconnects with the eventfds; a session that falls back to shadow mode takes it back.
+ */
+static int notify_attach(struct vhu_dev *v, struct vhu_queue *q)
+{
+	struct vdev_notify *n = v->vdev.notify;
+	unsigned took = 0;
+	int r;
+
+	if (!n || q->kernel || v->mode == VHU_MEM_SHADOW)
+		return 0;
+	r = n->ops->attach(n, q->index, q->kick_fd, q->call_fd, &took);
+	if (r < 0)
+		return r;
+	q->kernel = took;
+	if (took & VDEV_NOTIFY_CALL)
+		vhu_unwatch(&q->call_src); /* the kernel reads call_fd now */
+	return 0;
+}
+
+static void notify_detach(struct vhu_dev *v, struct vhu_queue *q)
+{
+	struct vdev_notify *n = v->vdev.notify;
+
+	if (!q->kernel)
+		return;
+	if (n)
+		n->ops->detach(n, q->index, q->kick_fd, q->call_fd);
+	if ((q->kernel & VDEV_NOTIFY_CALL) && !q->call_src && q->call_fd >= 0)
+		q->call_src = vhu_watch(v, g_unix_fd_source_new(q->call_fd, G_IO_IN),
+					(GSourceFunc)(void (*)(void))call_cb, q);
+	q->kernel = 0;
+}
+
 /* Local state of a queue for its first start: eventfds, and in shadow mode its rings. */
 static int queue_local_setup(struct vhu_dev *v, struct vhu_queue *q)
 {
@@ -335,6 +371,10 @@ static int queue_start(struct vhu_dev *v, struct vhu_queue *q)
 	int r;
 
 	r = queue_local_setup(v, q);
+	if (r == 0 && v->mode == VHU_MEM_SHADOW)
+		notify_detach(v, q);
+	else if (r == 0)
+		r = notify_attach(v, q);
 	if (r < 0)
 		return r;
 	r = queue_base(v, q, &a, &base);
@@ -436,6 +476,7 @@ int vhu_rings_start(struct vhu_dev *v)
 
 static void queue_drop(struct vhu_queue *q)
 {
+	notify_detach(q->v, q); /* before the eventfds close */
 	vhu_unwatch(&q->call_src);
 	vhu_unwatch(&q->more_src);
 	svq_free(q->svq);

@@ -105,6 +105,11 @@ static void interrupt_ack(struct vmmio *m, uint32_t val)
 	}
 }
 
+void vmmio_set_used_external(struct vmmio *m, bool on)
+{
+	m->used_external = on;
+}
+
 /* --- init --- */
 
 void vmmio_init(struct vmmio *m, const struct vmmio_ops *ops, struct vdev *dev)
@@ -386,6 +391,8 @@ static uint32_t reg_read(struct vmmio *m, uint64_t off)
 		vq = vdev_queue(d, m->queue_sel);
 		return vq ? vq->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		if (m->used_external && (vdev_get_status(d) & VIRTIO_CONFIG_S_DRIVER_OK))
+			return m->interrupt_status | VIRTIO_MMIO_INT_VRING;
 		return m->interrupt_status;
 	case VIRTIO_MMIO_STATUS:
 		return vdev_get_status(d);

@@ -47,6 +47,7 @@ struct vmmio {
 	uint32_t shm_sel;
 	uint32_t interrupt_status;
 	bool irq_level;
+	bool used_external; /* used-buffer interrupts are raised outside xvdm (see below) */
 
 	/* guest-physical base of each of dev->shm's regions, or VMMIO_SHM_UNPLACED */
 	unsigned nshm;
@@ -73,6 +74,18 @@ void vmmio_fini(struct vmmio *m);
  */
 int vmmio_read(struct vmmio *m, uint64_t off, unsigned size, uint64_t *ret_val);
 int vmmio_write(struct vmmio *m, uint64_t off, unsigned size, uint64_t val);
+
+/*
+ * Used-buffer interrupts of this device are raised without xvdm (the dom0 kernel's
+ * privcmd irqfd raises the SPI when the back-end signals a call eventfd): xvdm cannot
+ * know when one is pending, so while `on` and the driver is in DRIVER_OK, InterruptStatus
+ * reads with the used-buffer bit set. The driver then checks its used rings on every
+ * interrupt, which is harmless (a spurious notification, virtio 1.2 §2.7.7) and what
+ * xen-vhost-frontend does. The bit is never part of the line's own state: an
+ * InterruptACK of it lowers nothing and re-raises nothing. Config interrupts are
+ * unchanged.
+ */
+void vmmio_set_used_external(struct vmmio *m, bool on);
 
 /*
  * Shared memory windows (vmm/'s side). idx indexes dev->shm (0 .. dev->nshm - 1; the

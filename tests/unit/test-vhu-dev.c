@@ -6,6 +6,7 @@
  * run on this thread's default main context, iterated by spin().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -15,6 +16,7 @@
 #include <linux/virtio_ring.h>
 #include <glib.h>
 
+#include "common/util.h"
 #include "devices/catalogue.h"
 #include "devices/svq.h"
 #include "devices/vdev.h"
@@ -832,6 +834,110 @@ static void test_server_mode(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(fake_backend_count(f->fb, VHU_SET_VRING_ENABLE), ==, 1);
 }
 
+/* --- a notification path outside xvdm (struct vdev_notify: the kernel's privcmd eventfds) --- */
+
+struct tnotify {
+	struct vdev_notify n;
+	unsigned take; /* VDEV_NOTIFY_* to take */
+	int fail;      /* attach's return */
+	unsigned attached, detached;
+	int kick[VDEV_MAX_QUEUES], call[VDEV_MAX_QUEUES];
+	bool open_at_detach;
+};
+
+static int tn_attach(struct vdev_notify *n, unsigned q, int kick_fd, int call_fd,
+		     unsigned *ret_took)
+{
+	struct tnotify *t = container_of(n, struct tnotify, n);
+
+	t->attached++;
+	t->kick[q] = kick_fd;
+	t->call[q] = call_fd;
+	*ret_took = t->fail ? 0 : t->take;
+	return t->fail;
+}
+
+static void tn_detach(struct vdev_notify *n, unsigned q, int kick_fd, int call_fd)
+{
+	struct tnotify *t = container_of(n, struct tnotify, n);
+
+	t->detached++;
+	g_assert_cmpint(kick_fd, ==, t->kick[q]);
+	g_assert_cmpint(call_fd, ==, t->call[q]);
+	/* the device still holds both: a kernel deassign needs them open */
+	t->open_at_detach = fcntl(kick_fd, F_GETFD) >= 0 && fcntl(call_fd, F_GETFD) >= 0;
+}
+
+static const struct vdev_notify_ops tn_ops = { .attach = tn_attach, .detach = tn_detach };
+
+static void test_notify_kernel(struct fx *f, gconstpointer data)
+{
+	struct tnotify t = { .n.ops = &tn_ops, .take = VDEV_NOTIFY_KICK | VDEV_NOTIFY_CALL };
+	uint64_t one = 1, n = 0;
+
+	f->mem.shareable = true;
+	f->fb = fake_backend_new(f->path, QSD_FEATURES, QSD_PROTO | VHU_PF(XEN_MMAP));
+	g_assert_cmpint(create(f, "vhost-user-blk", "mem=xen-mmap", NULL), ==, 0);
+	vdev_set_notify(f->d, &t.n);
+	drive(f->d, V1, 1);
+	g_assert_true(f->d->started);
+	g_assert_cmpuint(t.attached, ==, 1);
+	/* "the kernel" signals the kick eventfd: the back-end sees the kick */
+	g_assert_cmpint(write(t.kick[0], &one, 8), ==, 8);
+	g_assert_true(spin_until(fake_backend_kicks(f->fb, 0) == 1, 2000));
+	/* the back-end's call is the kernel's now: xvdm raises nothing, the count waits */
+	fake_backend_call(f->fb, 0);
+	spin_ms(30);
+	g_assert_cmpuint(f->bus.used[0], ==, 0);
+	g_assert_cmpint(read(t.call[0], &n, 8), ==, 8);
+	g_assert_cmpuint(n, ==, 1);
+	/* reset: detached before the eventfds close, once */
+	vdev_set_status(f->d, 0);
+	g_assert_cmpuint(t.detached, ==, 1);
+	g_assert_true(t.open_at_detach);
+	/* again; then the device goes, detaching in teardown */
+	drive(f->d, V1, 1);
+	g_assert_cmpuint(t.attached, ==, 2);
+	vdev_free(f->d);
+	f->d = NULL;
+	g_assert_cmpuint(t.detached, ==, 2);
+}
+
+static void test_notify_partial_and_refused(struct fx *f, gconstpointer data)
+{
+	struct tnotify t = { .n.ops = &tn_ops, .take = VDEV_NOTIFY_KICK };
+
+	f->mem.shareable = true;
+	f->fb = fake_backend_new(f->path, QSD_FEATURES, QSD_PROTO | VHU_PF(XEN_MMAP));
+	g_assert_cmpint(create(f, "vhost-user-blk", "mem=xen-mmap", NULL), ==, 0);
+	vdev_set_notify(f->d, &t.n);
+	drive(f->d, V1, 1);
+	/* kicks only: calls are still relayed by xvdm */
+	fake_backend_call(f->fb, 0);
+	g_assert_true(spin_until(f->bus.used[0] == 1, 2000));
+	vdev_kick(f->d, 0); /* a QueueNotify the kernel did not match still gets through */
+	g_assert_true(spin_until(fake_backend_kicks(f->fb, 0) == 1, 2000));
+	vdev_set_status(f->d, 0);
+	g_assert_cmpuint(t.detached, ==, 1);
+	/* an attach that fails (notify=kernel and the kernel refused): no start */
+	t.fail = -EPERM;
+	drive(f->d, V1, 1);
+	g_assert_false(f->d->started);
+	g_assert_cmpuint(t.detached, ==, 1);
+}
+
+static void test_notify_shadow(struct fx *f, gconstpointer data)
+{
+	struct tnotify t = { .n.ops = &tn_ops, .take = VDEV_NOTIFY_KICK | VDEV_NOTIFY_CALL };
+
+	f->fb = fake_backend_new(f->path, QSD_FEATURES, QSD_PROTO);
+	g_assert_cmpint(create(f, "vhost-user-blk", "mem=shadow", NULL), ==, 0);
+	vdev_set_notify(f->d, &t.n);
+	drive(f->d, V1, 1);
+	g_assert_true(f->d->started);
+	g_assert_cmpuint(t.attached, ==, 0); /* shadow rings need every kick and call */
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -858,5 +964,8 @@ int main(int argc, char **argv)
 	FX_TEST("/vhu/dev/reconnect/features-changed", test_reconnect_features_changed);
 	FX_TEST("/vhu/dev/reconnect/start-while-away", test_start_while_away);
 	FX_TEST("/vhu/dev/server-mode", test_server_mode);
+	FX_TEST("/vhu/dev/notify/kernel", test_notify_kernel);
+	FX_TEST("/vhu/dev/notify/partial-refused", test_notify_partial_and_refused);
+	FX_TEST("/vhu/dev/notify/shadow", test_notify_shadow);
 	return g_test_run();
 }

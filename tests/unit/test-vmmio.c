@@ -614,6 +614,43 @@ static void test_interrupt_partial_ack(struct fx *fx, gconstpointer data)
 	g_assert_cmpuint(fx->lowers, ==, 3);
 }
 
+/*
+ * Used-buffer interrupts raised outside xvdm (the kernel's privcmd irqfd): InterruptStatus
+ * shows the used bit from DRIVER_OK on, without ever touching the line; acks of it
+ * neither lower nor re-raise it; config interrupts keep their own line behaviour.
+ */
+static void test_interrupt_used_external(struct fx *fx, gconstpointer data)
+{
+	vmmio_set_used_external(&fx->m, true);
+	to_features_ok(fx, F_V1);
+	g_assert_cmpuint(rd(fx, VIRTIO_MMIO_INTERRUPT_STATUS), ==, 0); /* not before DRIVER_OK */
+	setup_queue(fx, 0);
+	wr(fx, VIRTIO_MMIO_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	g_assert_cmpuint(rd(fx, VIRTIO_MMIO_INTERRUPT_STATUS), ==, VIRTIO_MMIO_INT_VRING);
+	g_assert_cmpuint(fx->raises + fx->lowers, ==, 0);
+	/* Linux's vm_interrupt: read, ack what it read; no edge storm, no line change */
+	for (unsigned i = 0; i < 3; i++)
+		wr(fx, VIRTIO_MMIO_INTERRUPT_ACK, rd(fx, VIRTIO_MMIO_INTERRUPT_STATUS));
+	g_assert_cmpuint(fx->raises + fx->lowers, ==, 0);
+	g_assert_cmpuint(rd(fx, VIRTIO_MMIO_INTERRUPT_STATUS), ==, VIRTIO_MMIO_INT_VRING);
+	/* a config change raises the line as always; acking both lowers it */
+	vdev_config_changed(&fx->f->vdev);
+	g_assert_cmpuint(rd(fx, VIRTIO_MMIO_INTERRUPT_STATUS), ==,
+			 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	g_assert_true(fx->line);
+	wr(fx, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	g_assert_false(fx->line);
+	g_assert_cmpuint(fx->raises, ==, 1);
+	g_assert_cmpuint(fx->lowers, ==, 1);
+	/* a reset: nothing pending; turned off, the register is the line's state again */
+	wr(fx, VIRTIO_MMIO_STATUS, 0);
+	g_assert_cmpuint(rd(fx, VIRTIO_MMIO_INTERRUPT_STATUS), ==, 0);
+	to_driver_ok(fx);
+	g_assert_cmpuint(rd(fx, VIRTIO_MMIO_INTERRUPT_STATUS), ==, VIRTIO_MMIO_INT_VRING);
+	vmmio_set_used_external(&fx->m, false);
+	g_assert_cmpuint(rd(fx, VIRTIO_MMIO_INTERRUPT_STATUS), ==, 0);
+}
+
 static void test_interrupt_ack_undefined_bits(struct fx *fx, gconstpointer data)
 {
 	to_driver_ok(fx);
@@ -1188,6 +1225,7 @@ int main(int argc, char **argv)
 	ADD("/vmmio/interrupt/used-before-driver-ok", test_interrupt_used_before_driver_ok);
 	ADD("/vmmio/interrupt/config", test_interrupt_config);
 	ADD("/vmmio/interrupt/partial-ack", test_interrupt_partial_ack);
+	ADD("/vmmio/interrupt/used-external", test_interrupt_used_external);
 	ADD("/vmmio/interrupt/ack-undefined-bits", test_interrupt_ack_undefined_bits);
 	ADD("/vmmio/interrupt/needs-reset", test_interrupt_needs_reset);
 	ADD("/vmmio/interrupt/start-fails", test_interrupt_start_fails);
