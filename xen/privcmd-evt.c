@@ -118,6 +118,8 @@ const char *xh_pevt_reason(int neg_err)
 	case EACCES:
 	case EPERM:
 		return "not permitted";
+	case EXDEV:
+		return "x86 PV dom0 (the kernel's ioeventfd needs an auto-translated dom0)";
 	default:
 		return "the probe failed";
 	}
@@ -130,7 +132,17 @@ static int probe_one(int fd, unsigned long req, void *arg)
 	return xh_pevt_errno_offered(errno) ? 0 : -errno;
 }
 
-void xh_pevt_probe(const char *path, struct xh_pevt_support *ret)
+/* An x86 PV dom0: its privcmd mappings have no page array for the kernel to read. */
+static bool pv_dom0(const char *guest_type_path)
+{
+	g_autofree char *type = NULL;
+
+	if (!guest_type_path || !g_file_get_contents(guest_type_path, &type, NULL, NULL))
+		return false; /* no such file: not Xen, or an old kernel; the probe decides */
+	return !strcmp(g_strstrip(type), "PV");
+}
+
+void xh_pevt_probe(const char *path, const char *guest_type_path, struct xh_pevt_support *ret)
 {
 	struct xh_privcmd_irqfd irq;
 	struct xh_privcmd_ioeventfd ioe;
@@ -147,6 +159,8 @@ void xh_pevt_probe(const char *path, struct xh_pevt_support *ret)
 	xh_privcmd_ioeventfd_encode(&ioe, 0, NULL, NULL, 1, 0, 0, -1, true);
 	ret->irqfd_err = probe_one(fd, XH_IOCTL_PRIVCMD_IRQFD, &irq);
 	ret->ioeventfd_err = probe_one(fd, XH_IOCTL_PRIVCMD_IOEVENTFD, &ioe);
+	if (!ret->ioeventfd_err && pv_dom0(guest_type_path))
+		ret->ioeventfd_err = -EXDEV;
 	ret->caps =
 		(ret->irqfd_err ? 0 : XH_PEVT_IRQFD) | (ret->ioeventfd_err ? 0 : XH_PEVT_IOEVENTFD);
 	close(fd);

@@ -21,7 +21,8 @@
 struct xh_ioreq_server;
 struct xh_pevt;
 
-#define XH_PRIVCMD_PATH "/dev/xen/privcmd"
+#define XH_PRIVCMD_PATH	   "/dev/xen/privcmd"
+#define XH_GUEST_TYPE_PATH "/sys/hypervisor/guest_type"
 
 enum {
 	XH_PEVT_IRQFD = 1u << 0,
@@ -40,10 +41,13 @@ struct xh_pevt_support {
 /*
  * Probe by deassigning eventfd -1 (nothing is ever registered by a probe): a kernel
  * with the ioctl answers EBADF; one without it ENOTTY (< 6.7, Debian's 6.1) or
- * EOPNOTSUPP (CONFIG_XEN_PRIVCMD_EVENTFD=n, Debian's 6.12). Never fails; the result
- * says what is offered and why not.
+ * EOPNOTSUPP (CONFIG_XEN_PRIVCMD_EVENTFD=n, Debian's 6.12). The kernel's ioeventfd
+ * reads the ioreq page through the privcmd mapping's page array, which only an
+ * auto-translated dom0 has (Arm, x86 PVH): where `guest_type_path`
+ * (XH_GUEST_TYPE_PATH) says "PV", ioeventfd is refused with -EXDEV. Never fails; the
+ * result says what is offered and why not.
  */
-void xh_pevt_probe(const char *path, struct xh_pevt_support *ret);
+void xh_pevt_probe(const char *path, const char *guest_type_path, struct xh_pevt_support *ret);
 /* An errno (positive) a probe ioctl gave: 1 if it means "the kernel has it", else 0. */
 int xh_pevt_errno_offered(int err);
 /* A short reason for a probe's -errno, for log lines and errors. */

@@ -261,7 +261,7 @@ static void probe_no_device(void)
 {
 	struct xh_pevt_support s;
 
-	xh_pevt_probe("/nonexistent/xen/privcmd", &s);
+	xh_pevt_probe("/nonexistent/xen/privcmd", NULL, &s);
 	g_assert_cmpuint(s.caps, ==, 0);
 	g_assert_cmpint(s.open_err, ==, -ENOENT);
 	g_assert_cmpint(s.irqfd_err, ==, -ENOENT);
@@ -273,7 +273,7 @@ static void probe_not_privcmd(void)
 	struct xh_pevt_support s;
 
 	/* a real character device that knows no privcmd ioctl: the real kernel's ENOTTY */
-	xh_pevt_probe("/dev/null", &s);
+	xh_pevt_probe("/dev/null", NULL, &s);
 	g_assert_cmpuint(s.caps, ==, 0);
 	g_assert_cmpint(s.open_err, ==, 0);
 	g_assert_cmpint(s.irqfd_err, ==, -ENOTTY);
@@ -299,7 +299,7 @@ static void probe_cases(void)
 		struct xh_pevt_support s;
 
 		kernel_up(t[i].irq, t[i].ioe);
-		xh_pevt_probe(k.path, &s);
+		xh_pevt_probe(k.path, "/nonexistent/guest_type", &s);
 		g_assert_cmpuint(s.caps, ==, t[i].caps);
 		g_assert_cmpint(s.irqfd_err, ==,
 				t[i].irq == EBADF ? 0
@@ -319,6 +319,33 @@ static void probe_cases(void)
 		g_assert_cmphex(le(k.arg[1] + 28, 4), ==, 0xffffffff);
 		kernel_down();
 	}
+}
+
+static void probe_pv_dom0(void)
+{
+	static const struct {
+		const char *type;
+		unsigned caps;
+	} t[] = { { "PV\n", XH_PEVT_IRQFD }, { "PVH\n", XH_PEVT_ALL }, { "HVM\n", XH_PEVT_ALL } };
+	g_autofree char *gt = NULL;
+	int fd = g_file_open_tmp("guest-type-XXXXXX", &gt, NULL);
+
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+	for (unsigned i = 0; i < G_N_ELEMENTS(t); i++) {
+		struct xh_pevt_support s;
+
+		g_assert_true(g_file_set_contents(gt, t[i].type, -1, NULL));
+		kernel_up(EBADF, EBADF);
+		xh_pevt_probe(k.path, gt, &s);
+		g_assert_cmpuint(s.caps, ==, t[i].caps);
+		if (t[i].caps != XH_PEVT_ALL) {
+			g_assert_cmpint(s.ioeventfd_err, ==, -EXDEV);
+			g_assert_nonnull(strstr(xh_pevt_reason(s.ioeventfd_err), "PV dom0"));
+		}
+		kernel_down();
+	}
+	g_unlink(gt);
 }
 
 /* --- registrations --- */
@@ -407,6 +434,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/privcmd-evt/probe/no-device", probe_no_device);
 	g_test_add_func("/privcmd-evt/probe/not-privcmd", probe_not_privcmd);
 	g_test_add_func("/privcmd-evt/probe/kernels", probe_cases);
+	g_test_add_func("/privcmd-evt/probe/pv-dom0", probe_pv_dom0);
 	g_test_add_func("/privcmd-evt/regs/assign-deassign", regs_assign_deassign);
 	g_test_add_func("/privcmd-evt/regs/kernel-refuses", regs_kernel_refuses);
 	return g_test_run();
