@@ -34,7 +34,7 @@
 #define VPCI_INTX_PIN	     1 /* INTA */
 #define CLASS(base, sub, pi) (((uint32_t)(base) << 16) | ((sub) << 8) | (pi))
 
-/* Command bits the function implements (no I/O BARs, no SERR/parity reporting). */
+/* Command bits the function implements (no SERR/parity reporting; I/O with the I/O BAR). */
 #define CMD_WRITABLE (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE)
 #define STATUS_W1C                                                                       \
 	(PCI_STATUS_PARITY | PCI_STATUS_SIG_TARGET_ABORT | PCI_STATUS_REC_TARGET_ABORT | \
@@ -98,7 +98,7 @@ static void header_init(struct vpci_dev *p)
 	set16(p, PCI_STATUS, PCI_STATUS_CAP_LIST);
 	p->cfg[PCI_INTERRUPT_PIN] = VPCI_INTX_PIN;
 
-	set_wmask(p, PCI_COMMAND, 2, CMD_WRITABLE);
+	set_wmask(p, PCI_COMMAND, 2, CMD_WRITABLE | (p->pio_notify ? PCI_COMMAND_IO : 0));
 	vpci_put16(p->w1cmask + PCI_STATUS, STATUS_W1C);
 	p->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
 	p->wmask[PCI_LATENCY_TIMER] = 0xff;
@@ -119,6 +119,17 @@ static void bar64_init(struct vpci_dev *p, unsigned idx, uint64_t size, bool pre
 	set32(p, reg, flags);
 	set_wmask(p, reg, 4, (uint32_t)addr_mask & (uint32_t)PCI_BASE_ADDRESS_MEM_MASK);
 	set_wmask(p, reg + 4, 4, (uint32_t)(addr_mask >> 32));
+}
+
+/* An I/O BAR of `size` bytes (a power of two >= 4); x86 ports are 16 bits. */
+static void bario_init(struct vpci_dev *p, unsigned idx, uint32_t size)
+{
+	unsigned reg = PCI_BASE_ADDRESS_0 + 4 * idx;
+
+	p->bars[idx].size = size;
+	p->bars[idx].io = true;
+	set32(p, reg, PCI_BASE_ADDRESS_SPACE_IO);
+	set_wmask(p, reg, 4, 0xffffu & ~(size - 1) & (uint32_t)PCI_BASE_ADDRESS_IO_MASK);
 }
 
 /* Append a capability of len bytes; its offset, or 0 when the config space is full. */
@@ -200,6 +211,12 @@ static int caps_init(struct vpci_dev *p)
 	unsigned next = VPCI_CAP_START, c;
 	bool ok = true;
 
+	/* First in the chain: Linux (virtio_pci_find_capability) takes the first NOTIFY. */
+	if (p->pio_notify) {
+		c = vcap_add(p, &next, sizeof(struct virtio_pci_notify_cap),
+			     VIRTIO_PCI_CAP_NOTIFY_CFG, VPCI_PIO_BAR, 0, 0, 2);
+		ok &= !!c; /* notify_off_multiplier 0: one register for every queue */
+	}
 	ok &= !!vcap_add(p, &next, sizeof(struct virtio_pci_cap), VIRTIO_PCI_CAP_COMMON_CFG,
 			 VPCI_VIRTIO_BAR, 0, l->common, sizeof(struct virtio_pci_common_cfg));
 	ok &= !!vcap_add(p, &next, sizeof(struct virtio_pci_cap), VIRTIO_PCI_CAP_ISR_CFG,
@@ -289,6 +306,8 @@ static int config_init(struct vpci_dev *p)
 		return -EINVAL;
 	header_init(p);
 	bar64_init(p, VPCI_VIRTIO_BAR, layout_init(p), true);
+	if (p->pio_notify)
+		bario_init(p, VPCI_PIO_BAR, VPCI_PIO_BAR_SIZE);
 	if (shm_size)
 		bar64_init(p, VPCI_SHM_BAR, shm_size, true);
 	memset(p->msix, 0, sizeof(p->msix));
@@ -319,6 +338,27 @@ int vpci_dev_init(struct vpci_dev *p, const struct vpci_ops *ops, struct vdev *d
 	vpci_virtio_reset(p);
 	vdev_attach(dev, &p->bus);
 	return 0;
+}
+
+int vpci_dev_set_pio_notify(struct vpci_dev *p, bool on)
+{
+	bool was = p->pio_notify;
+	int r;
+
+	if (p->host)
+		return -EBUSY;
+	p->pio_notify = on;
+	r = config_init(p);
+	if (r < 0) {
+		p->pio_notify = was;
+		config_init(p);
+	}
+	return r;
+}
+
+bool vpci_bar_is_io(const struct vpci_dev *p, unsigned bar)
+{
+	return bar < VPCI_NUM_BARS && p->bars[bar].io;
 }
 
 void vpci_dev_fini(struct vpci_dev *p)
@@ -358,6 +398,8 @@ static uint64_t bar_addr(const struct vpci_dev *p, unsigned idx)
 	unsigned reg = PCI_BASE_ADDRESS_0 + 4 * idx;
 	uint64_t addr = vpci_get32(p->cfg + reg) & (uint32_t)PCI_BASE_ADDRESS_MEM_MASK;
 
+	if (p->bars[idx].io)
+		return vpci_get32(p->cfg + reg) & (uint32_t)PCI_BASE_ADDRESS_IO_MASK;
 	if (p->bars[idx].is64)
 		addr |= (uint64_t)vpci_get32(p->cfg + reg + 4) << 32;
 	return addr;
@@ -367,7 +409,7 @@ static uint64_t bar_addr(const struct vpci_dev *p, unsigned idx)
 static bool bar_wanted(const struct vpci_dev *p, unsigned idx)
 {
 	return p->bars[idx].size && !p->bars[idx].hi_pending &&
-	       (vpci_dev_command(p) & PCI_COMMAND_MEMORY);
+	       (vpci_dev_command(p) & (p->bars[idx].io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY));
 }
 
 static void bar_unmap(struct vpci_dev *p, unsigned idx)

@@ -38,6 +38,8 @@ int vpci_host_init(struct vpci_host *h, const struct vpci_host_config *cfg)
 		return -EINVAL;
 	if (cfg->mem.size && cfg->mem.base + cfg->mem.size > (1ULL << 32))
 		return -EINVAL; /* the 32-bit window must be reachable by 32-bit BARs */
+	if (cfg->io.size && (!window_sane(&cfg->io) || cfg->io.base + cfg->io.size > 0x10000))
+		return -EINVAL; /* x86 port space is 64 KiB */
 	memset(h, 0, sizeof(*h));
 	h->cfg = *cfg;
 	return 0;
@@ -183,13 +185,16 @@ bool vpci_host_bar_ok(struct vpci_host *h, const struct vpci_dev *p, unsigned ba
 		      uint64_t size)
 {
 	const struct vpci_window *ecam = &h->cfg.ecam;
-	bool pref = p->bars[bar].prefetch;
+	bool pref = p->bars[bar].prefetch, io = p->bars[bar].io;
 	unsigned i, b;
 
-	if (!in_window(&h->cfg.mem, addr, size) && !(pref && in_window(&h->cfg.pref, addr, size)))
+	if (io && !in_window(&h->cfg.io, addr, size))
+		return false;
+	if (!io && !in_window(&h->cfg.mem, addr, size) &&
+	    !(pref && in_window(&h->cfg.pref, addr, size)))
 		return false;
 	/* From here [addr, addr + size) does not wrap: it lies inside a sane window. */
-	if (ecam->size && vpci_overlaps(addr, size, ecam->base, ecam->size))
+	if (!io && ecam->size && vpci_overlaps(addr, size, ecam->base, ecam->size))
 		return false;
 	for (i = 0; i < VPCI_MAX_SLOTS; i++) {
 		const struct vpci_dev *o = h->slots[i];
@@ -197,7 +202,8 @@ bool vpci_host_bar_ok(struct vpci_host *h, const struct vpci_dev *p, unsigned ba
 		for (b = 0; o && b < VPCI_NUM_BARS; b++) {
 			const struct vpci_bar *ob = &o->bars[b];
 
-			if ((o != p || b != bar) && ob->mapped &&
+			/* memory and port BARs live in different address spaces */
+			if ((o != p || b != bar) && ob->mapped && ob->io == io &&
 			    vpci_overlaps(addr, size, ob->map_addr, ob->size))
 				return false;
 		}
@@ -217,8 +223,9 @@ void vpci_host_update_decode(struct vpci_host *h)
 			vpci_dev_map_pending(h->slots[i]);
 }
 
-int vpci_host_lookup(struct vpci_host *h, uint64_t addr, struct vpci_dev **ret_dev,
-		     unsigned *ret_bar, uint64_t *ret_off)
+/* The decoding BAR of space `io` that contains addr. */
+static int lookup(struct vpci_host *h, bool io, uint64_t addr, struct vpci_dev **ret_dev,
+		  unsigned *ret_bar, uint64_t *ret_off)
 {
 	unsigned i, b;
 
@@ -228,7 +235,8 @@ int vpci_host_lookup(struct vpci_host *h, uint64_t addr, struct vpci_dev **ret_d
 		for (b = 0; p && b < VPCI_NUM_BARS; b++) {
 			const struct vpci_bar *pb = &p->bars[b];
 
-			if (pb->mapped && addr >= pb->map_addr && addr - pb->map_addr < pb->size) {
+			if (pb->mapped && pb->io == io && addr >= pb->map_addr &&
+			    addr - pb->map_addr < pb->size) {
 				*ret_dev = p;
 				*ret_bar = b;
 				*ret_off = addr - pb->map_addr;
@@ -237,6 +245,39 @@ int vpci_host_lookup(struct vpci_host *h, uint64_t addr, struct vpci_dev **ret_d
 		}
 	}
 	return -ENOENT;
+}
+
+int vpci_host_lookup(struct vpci_host *h, uint64_t addr, struct vpci_dev **ret_dev,
+		     unsigned *ret_bar, uint64_t *ret_off)
+{
+	return lookup(h, false, addr, ret_dev, ret_bar, ret_off);
+}
+
+int vpci_pio_read(struct vpci_host *h, uint16_t port, unsigned size, uint64_t *ret_val)
+{
+	struct vpci_dev *p;
+	unsigned bar;
+	uint64_t off;
+
+	if (lookup(h, true, port, &p, &bar, &off) < 0) {
+		*ret_val = all_ones(size);
+		log_debug_rl("port read at 0x%x: no BAR decodes there", port);
+		return -ENOENT;
+	}
+	return vpci_bar_read(p, bar, off, size, ret_val);
+}
+
+int vpci_pio_write(struct vpci_host *h, uint16_t port, unsigned size, uint64_t val)
+{
+	struct vpci_dev *p;
+	unsigned bar;
+	uint64_t off;
+
+	if (lookup(h, true, port, &p, &bar, &off) < 0) {
+		log_debug_rl("port write at 0x%x: no BAR decodes there", port);
+		return -ENOENT;
+	}
+	return vpci_bar_write(p, bar, off, size, val);
 }
 
 int vpci_mmio_read(struct vpci_host *h, uint64_t addr, unsigned size, uint64_t *ret_val)

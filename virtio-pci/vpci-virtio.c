@@ -610,6 +610,18 @@ static int virtio_bar_write(struct vpci_dev *p, uint64_t off, unsigned size, uin
 	return -EINVAL; /* ISR (read-only), gaps */
 }
 
+/*
+ * The port notify register (I/O BAR 0, notify_off_multiplier 0): a 16-bit write of the
+ * queue index at offset 0 (§4.1.5.2); a 32-bit one carries the index in its low half.
+ */
+static int pio_bar_write(struct vpci_dev *p, uint64_t off, unsigned size, uint64_t val)
+{
+	if (off != 0 || (size != 2 && size != 4))
+		return -EINVAL;
+	vdev_kick(p->dev, (unsigned)(val & 0xffff));
+	return 0;
+}
+
 static bool bar_access_ok(struct vpci_dev *p, unsigned bar, unsigned size)
 {
 	return bar < VPCI_NUM_BARS && p->bars[bar].size &&
@@ -649,6 +661,8 @@ int vpci_bar_write(struct vpci_dev *p, unsigned bar, uint64_t off, unsigned size
 
 	if (ok && bar == VPCI_VIRTIO_BAR) {
 		r = virtio_bar_write(p, off, size, val);
+	} else if (ok && p->bars[bar].io) {
+		r = pio_bar_write(p, off, size, val);
 	} else if (ok && bar == VPCI_SHM_BAR) {
 		idx = shm_region(p, off, size, &rel);
 		if (idx == -ENOENT)

@@ -21,15 +21,21 @@
  * interrupt pin INTA. BAR 2 (+3) is the virtio BAR, 64-bit prefetchable: common cfg, ISR,
  * device cfg, notify area (notify_off_multiplier 4, queue q at q * 4), MSI-X table and PBA,
  * each at a page-aligned offset. BAR 4 (+5), 64-bit prefetchable, holds the device's VIRTIO
- * shared memory regions back to back (FACTS 19), present only when d->nshm > 0. Other BARs
- * read 0. The capability list has COMMON, NOTIFY, ISR, DEVICE (when the device has config
- * space), PCI_CFG, one SHARED_MEMORY per region, and MSI-X when msix_vectors > 0.
+ * shared memory regions back to back (FACTS 19), present only when d->nshm > 0. With
+ * vpci_dev_set_pio_notify (x86), BAR 0 is a 4-byte I/O BAR holding one 16-bit notify
+ * register for every queue (the driver writes the queue index there, notify_off_multiplier
+ * 0, like QEMU's modern-pio-notify): on Xen an `out` is a cheaper exit than an MMIO write,
+ * which Xen must decode. Other BARs read 0. The capability list has (the port NOTIFY first,
+ * so drivers that take the first usable one use it), COMMON, ISR, DEVICE (when the device has
+ * config space), NOTIFY, PCI_CFG, one SHARED_MEMORY per region, and MSI-X when
+ * msix_vectors > 0.
  *
  * Decoding: a BAR decodes (is claimed through ops->bar_map) only while the command
- * register's memory-space bit is set, the BAR is consistently programmed (both halves of a
+ * register's memory-space bit (I/O-space bit for the I/O BAR) is set, the BAR is consistently programmed (both halves of a
  * 64-bit BAR written, see vpci-dev.c) and the range lies completely inside a configured
  * window and outside the ECAM window: a prefetchable BAR in the prefetchable window or the
- * 32-bit window, a non-prefetchable one in the 32-bit window only. Nothing the guest writes
+ * 32-bit window, a non-prefetchable one in the 32-bit window only, the I/O BAR in the port
+ * window. Nothing the guest writes
  * makes the owner claim any other range. Moves call bar_unmap (old) before bar_map (new).
  *
  * Guest accesses: reads always produce a value, bad writes are dropped; a bad access
@@ -49,6 +55,8 @@
 #define VPCI_NUM_BARS	   6
 #define VPCI_VIRTIO_BAR	   2 /* + 3: common, ISR, device, notify, MSI-X table, PBA */
 #define VPCI_SHM_BAR	   4 /* + 5: VIRTIO shared memory regions (FACTS 19) */
+#define VPCI_PIO_BAR	   0 /* I/O BAR with the port notify register (x86, optional) */
+#define VPCI_PIO_BAR_SIZE  4
 #define VPCI_MAX_MSIX	   (VDEV_MAX_QUEUES + 1) /* one per queue plus config */
 #define VPCI_NOTIFY_MULT   4 /* notify_off_multiplier; queue_notify_off = queue index */
 
@@ -67,6 +75,7 @@ struct vpci_host_config {
 	struct vpci_window ecam;
 	struct vpci_window mem;	 /* 32-bit non-prefetchable MEM window (below 4 GiB) */
 	struct vpci_window pref; /* 64-bit prefetchable MEM window */
+	struct vpci_window io;	 /* I/O port window (x86; size 0 = no I/O BARs decode) */
 };
 
 struct vpci_dev;
@@ -82,8 +91,9 @@ struct vpci_ops {
 	/* Deliver one MSI-X message (never called when msix_vectors is 0). */
 	void (*send_msi)(struct vpci_dev *p, uint64_t addr, uint32_t data);
 	/*
-	 * Claim [addr, addr + size) for BAR `bar` (2 or 4): guest accesses there now belong to
-	 * this device. Only ever called with a range inside a configured window. A failure
+	 * Claim [addr, addr + size) for BAR `bar` (2 or 4: guest-physical memory; VPCI_PIO_BAR:
+	 * I/O ports, vpci_bar_is_io): guest accesses there now belong to this device. Only ever
+	 * called with a range inside a configured window. A failure
 	 * (-errno) leaves the BAR not decoding; it is tried again at the next write to the
 	 * command register or the BAR.
 	 */
@@ -100,6 +110,7 @@ struct vpci_bar {
 	uint64_t size; /* power of two; 0 = BAR not implemented */
 	bool is64;
 	bool prefetch;
+	bool io;	 /* I/O space (VPCI_PIO_BAR) */
 	bool hi_pending; /* 64-bit: low half written, high half not yet */
 	bool mapped;	 /* claimed through ops->bar_map at map_addr */
 	uint64_t map_addr;
@@ -128,6 +139,7 @@ struct vpci_dev {
 	struct vdev_bus bus;	/* handed to the device: used-buffer/config notifications */
 	struct vpci_host *host; /* NULL while not attached */
 	unsigned slot;
+	bool pio_notify; /* BAR 0: the port notify register (vpci_dev_set_pio_notify) */
 
 	/* PCI config space: contents and per-byte write / write-1-to-clear masks */
 	uint8_t cfg[VPCI_CFG_SIZE];
@@ -201,6 +213,12 @@ int vpci_host_lookup(struct vpci_host *h, uint64_t addr, struct vpci_dev **ret_d
  */
 int vpci_mmio_read(struct vpci_host *h, uint64_t addr, unsigned size, uint64_t *ret_val);
 int vpci_mmio_write(struct vpci_host *h, uint64_t addr, unsigned size, uint64_t val);
+/*
+ * The same for x86 port I/O (the I/O BARs that decode): nothing there reads all-ones,
+ * drops writes, -ENOENT.
+ */
+int vpci_pio_read(struct vpci_host *h, uint16_t port, unsigned size, uint64_t *ret_val);
+int vpci_pio_write(struct vpci_host *h, uint16_t port, unsigned size, uint64_t val);
 
 /*
  * The standard INTx swizzle across the host bridge: the host-bridge line (0 = INTA ..
@@ -221,6 +239,13 @@ unsigned vpci_intx_swizzle(unsigned slot, unsigned pin);
  */
 int vpci_dev_init(struct vpci_dev *p, const struct vpci_ops *ops, struct vdev *dev,
 		  unsigned msix_vectors);
+/*
+ * Give p the port notify register in I/O BAR 0 (before vpci_host_attach; it stays across
+ * resets). -EBUSY once attached, or an error of the capability layout (-ENOSPC).
+ */
+int vpci_dev_set_pio_notify(struct vpci_dev *p, bool on);
+/* Whether BAR `bar` of p is an I/O BAR (bar_map/bar_unmap then mean ports). */
+bool vpci_bar_is_io(const struct vpci_dev *p, unsigned bar);
 /* Detaches from the host (if attached) and from the device. */
 void vpci_dev_fini(struct vpci_dev *p);
 /*

@@ -124,6 +124,11 @@ static int guest_access(struct xh_ioreq_handler *h, struct xh_io *io)
 
 	if (io->type == XH_IO_PCI_CONFIG)
 		return pci_config_access(g, io);
+	if (io->type == XH_IO_PIO && g->pci_on && io->addr <= 0xffff) {
+		if (io->write)
+			return vpci_pio_write(&g->pci, (uint16_t)io->addr, io->size, io->data);
+		return vpci_pio_read(&g->pci, (uint16_t)io->addr, io->size, &io->data);
+	}
 	if (io->type != XH_IO_MMIO) {
 		log_warn_rl("dom%u: %s access of type %d at 0x%" PRIx64 ": not served", g->domid,
 			    io->write ? "write" : "read", io->type, io->addr);
@@ -216,7 +221,10 @@ static int pci_bar_map(struct vpci_dev *p, unsigned bar, uint64_t addr, uint64_t
 
 	if (!d->g->srv)
 		return -ENODEV;
-	r = xh_ioreq_server_map_mmio(d->g->srv, addr, size);
+	if (vpci_bar_is_io(p, bar))
+		r = xh_ioreq_server_map_pio(d->g->srv, (uint16_t)addr, (uint32_t)size);
+	else
+		r = xh_ioreq_server_map_mmio(d->g->srv, addr, size);
 	if (r < 0)
 		log_warn_rl("%s: BAR %u at 0x%" PRIx64 "+0x%" PRIx64 ": cannot claim it: %s",
 			    d->vdev->name, bar, addr, size, g_strerror(-r));
@@ -230,7 +238,9 @@ static void pci_bar_unmap(struct vpci_dev *p, unsigned bar, uint64_t addr, uint6
 	struct vmm_dev *d = container_of(p, struct vmm_dev, pci);
 
 	/* at teardown the server is gone and took its ranges with it */
-	if (d->g->srv)
+	if (d->g->srv && vpci_bar_is_io(p, bar))
+		xh_ioreq_server_unmap_pio(d->g->srv, (uint16_t)addr, (uint32_t)size);
+	else if (d->g->srv)
 		xh_ioreq_server_unmap_mmio(d->g->srv, addr, size);
 }
 
@@ -381,6 +391,8 @@ static int pci_start(struct vmm_guest *g, GError **error)
 		return 0;
 	if (c->mode == VMM_PCI_ECAM)
 		hc.ecam = (struct vpci_window){ c->ecam_base, (uint64_t)c->nr_buses << 20 };
+	if (c->pio_notify)
+		hc.io = (struct vpci_window){ VMM_PCI_IO_BASE, 0x10000 - VMM_PCI_IO_BASE };
 	r = vpci_host_init(&g->pci, &hc);
 	if (r < 0) {
 		g_set_error(error, VMM_ERROR, -r, "dom%u: bad PCI windows", g->domid);
@@ -441,6 +453,8 @@ static int add_pci(struct vmm_guest *g, struct vmm_dev *d, const struct vmm_devs
 	if ((r = pci_start(g, error)) < 0)
 		return r;
 	r = vpci_dev_init(&d->pci, &dev_pci_ops, d->vdev, vectors);
+	if (r == 0 && g->pci_cfg.pio_notify && (r = vpci_dev_set_pio_notify(&d->pci, true)) < 0)
+		vpci_dev_fini(&d->pci);
 	if (r < 0) {
 		g_set_error(error, VMM_ERROR, -r, "%s: cannot set up its PCI function: %s",
 			    d->vdev->name, g_strerror(-r));

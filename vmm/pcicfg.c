@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A guest's PCI placement: "mode=ecam,ecam=0x33000000,buses=1,mem=0x34000000:64M,
- * pref=0x100000000:2G,irq=44,msix=off" (README "virtio-pci"), and the window for
+ * pref=0x100000000:2G,irq=44,msix=off,pio-notify=off" (README "virtio-pci"), and the window for
  * virtio-mmio shared memory regions, "shm-window = 0x180000000:2G".
  *
  * Arm (mode=ecam): xvdm is the host bridge. The defaults sit in holes of Xen's Arm
@@ -13,7 +13,9 @@
  * virtio-mmio SPIs 33-43. MSI-X is off: Xen cannot inject MSIs into Arm guests.
  * x86 (mode=cfg): the devices sit on the guest's own bus behind QEMU's host bridge,
  * claimed per slot; their BARs go where hvmloader and the guest put them, inside
- * the windows (the MMIO hole below 4 GiB; above RAM beyond 4 GiB).
+ * the windows (the MMIO hole below 4 GiB; above RAM beyond 4 GiB). pio-notify=on gives
+ * every device an I/O BAR with its notify register (VPCI_PIO_BAR) in the port window
+ * VMM_PCI_IO_BASE..0xffff, where hvmloader and Linux put I/O BARs.
  *
  * Trust boundary: the operator's input; every value is range-checked here and the
  * windows are checked against each other.
@@ -118,17 +120,19 @@ static bool set_key(struct vmm_pci_config *c, const char *spec, const char *key,
 		if (!parse_num(val, 1019 - 3, &n) || n < 32)
 			goto bad;
 		c->irq_base = n;
-	} else if (!strcmp(key, "msix")) {
+	} else if (!strcmp(key, "msix") || !strcmp(key, "pio-notify")) {
+		bool *flag = key[0] == 'm' ? &c->msix : &c->pio_notify;
+
 		if (!strcmp(val, "on"))
-			c->msix = true;
+			*flag = true;
 		else if (!strcmp(val, "off"))
-			c->msix = false;
+			*flag = false;
 		else
 			goto bad;
 	} else {
 		g_set_error(error, VMM_ERROR, EINVAL,
 			    "pci '%s': unknown key '%s' (known: mode, ecam, buses, mem, pref, irq, "
-			    "msix)",
+			    "msix, pio-notify)",
 			    spec, key);
 		return false;
 	}
@@ -136,8 +140,8 @@ static bool set_key(struct vmm_pci_config *c, const char *spec, const char *key,
 bad:
 	g_set_error(error, VMM_ERROR, EINVAL,
 		    "pci '%s': bad %s '%s' (mode=ecam|cfg, ecam=ADDR (1 MiB aligned), buses=1-%u, "
-		    "mem=BASE:SIZE below 4 GiB, pref=BASE:SIZE, irq=SPI 32-1016, msix=on|off; "
-		    "sizes take K/M/G)",
+		    "mem=BASE:SIZE below 4 GiB, pref=BASE:SIZE, irq=SPI 32-1016, msix=on|off, "
+		    "pio-notify=on|off; sizes take K/M/G)",
 		    spec, key, val, VMM_PCI_MAX_BUSES);
 	return false;
 }
@@ -161,6 +165,12 @@ static bool check(const struct vmm_pci_config *c, const char *spec, GError **err
 	}
 	if (overlaps(c->mem_base, c->mem_size, c->pref_base, c->pref_size)) {
 		g_set_error(error, VMM_ERROR, EINVAL, "pci '%s': the mem and pref windows overlap",
+			    spec);
+		return false;
+	}
+	if (c->pio_notify && c->mode != VMM_PCI_CFG) {
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "pci '%s': pio-notify=on needs mode=cfg (x86: Arm has no port I/O)",
 			    spec);
 		return false;
 	}

@@ -49,6 +49,7 @@ enum vmm_pci_mode {
 };
 
 #define VMM_PCI_MAX_BUSES 16
+#define VMM_PCI_IO_BASE	  0x1000 /* x86 I/O BARs: ports 0x1000-0xffff (below: legacy devices) */
 
 struct vmm_pci_config {
 	enum vmm_pci_mode mode;
@@ -58,6 +59,7 @@ struct vmm_pci_config {
 	uint64_t pref_base, pref_size; /* 64-bit prefetchable BAR window */
 	uint32_t irq_base;	       /* ECAM: INTA-INTD after the swizzle on irq_base..+3 */
 	bool msix;		       /* offer MSI-X (needs inject_msi: x86 only) */
+	bool pio_notify;	       /* x86: notify register in an I/O BAR (pio-notify=on) */
 	/* not PCI: where virtio-mmio devices' shared memory windows go (shm-window =) */
 	uint64_t shm_base, shm_size;
 	bool shm_set; /* given explicitly (kept when pci = mode= switches defaults) */

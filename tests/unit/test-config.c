@@ -140,6 +140,8 @@ static const char *const bad_configs[][2] = {
 	{ "[guest x]\npci=irq=31\n", "bad irq" },
 	{ "[guest x]\npci=buses=0\n", "bad buses" },
 	{ "[guest x]\npci=msix=maybe\n", "bad msix" },
+	{ "[guest x]\npci=mode=cfg,pio-notify=1\n", "bad pio-notify" },
+	{ "[guest x]\npci=mode=ecam,pio-notify=on\n", "pio-notify=on needs mode=cfg" },
 	{ "[guest x]\npci=foo=1\n", "unknown key 'foo'" },
 	{ "[guest x]\npci=irq\n", "not KEY=VALUE" },
 	{ "[guest x]\nshm-window=0x1000\n", "is not BASE:SIZE" },
@@ -173,7 +175,7 @@ static void pci_config(void)
 	g_autoptr(GError) err = NULL;
 	struct vmm_config *c = load("[guest b]\npci=irq=50\ndevices=rng,transport=pci,slot=5\n"
 				    "[xvdm]\npci=mode=ecam,mem=0x30000000:32M\n"
-				    "[guest c]\npci=mode=cfg,msix=off\n",
+				    "[guest c]\npci=mode=cfg,msix=off,pio-notify=on\n",
 				    &err);
 	const struct vmm_guest_config *gc;
 
@@ -196,6 +198,7 @@ static void pci_config(void)
 	gc = vmm_config_find_guest(c, "c", 99);
 	g_assert_cmpint(gc->pci.mode, ==, VMM_PCI_CFG);
 	g_assert_false(gc->pci.msix);
+	g_assert_true(gc->pci.pio_notify);
 	g_assert_cmphex(gc->pci.mem_base, ==, 0xe0000000);
 	vmm_config_free(c);
 }

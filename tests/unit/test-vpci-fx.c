@@ -53,7 +53,10 @@ static int fx_bar_map(struct vpci_dev *p, unsigned bar, uint64_t addr, uint64_t 
 {
 	struct fx *fx = container_of(p, struct fx, p);
 
-	g_assert_true(fx_claim_ok(&fx->h, addr, size));
+	if (vpci_bar_is_io(p, bar))
+		g_assert_true(in_win(&fx->h.cfg.io, addr, size));
+	else
+		g_assert_true(fx_claim_ok(&fx->h, addr, size));
 	if (fx->map_ret)
 		return fx->map_ret;
 	record(fx, true, bar, addr, size);
@@ -78,6 +81,7 @@ struct vpci_host_config fx_host_config(void)
 		.ecam = { FX_ECAM_BASE, FX_ECAM_SIZE },
 		.mem = { FX_MEM_BASE, FX_MEM_SIZE },
 		.pref = { FX_PREF_BASE, FX_PREF_SIZE },
+		.io = { FX_IO_BASE, FX_IO_SIZE },
 	};
 }
 

@@ -27,6 +27,8 @@
 #define FX_MSIX	     3
 #define FX_BAR2_ADDR (FX_PREF_BASE + 0x200000)
 #define FX_PAGE	     0x1000
+#define FX_IO_BASE   0x1000
+#define FX_IO_SIZE   0xf000
 
 #define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
 #define S_DRV VIRTIO_CONFIG_S_DRIVER

@@ -617,6 +617,121 @@ static void test_msix_too_many(void)
 	fake_vdev_free(f);
 }
 
+/* The fixture's device again, now with the port notify register (x86, pio-notify=on). */
+static void pio_setup(struct fx *fx)
+{
+	g_assert_cmpint(vpci_dev_set_pio_notify(&fx->p, true), ==, -EBUSY); /* attached */
+	vpci_host_detach(&fx->h, FX_SLOT);
+	g_assert_cmpint(vpci_dev_set_pio_notify(&fx->p, true), ==, 0);
+	g_assert_cmpint(vpci_host_attach(&fx->h, FX_SLOT, &fx->p), ==, 0);
+}
+
+/* BAR 0 is a 4-byte I/O BAR; its NOTIFY capability comes first, multiplier 0, length 2. */
+static void test_pio_layout(struct fx *fx, gconstpointer data)
+{
+	unsigned c, pos;
+
+	g_assert_cmphex(cfg_rd(fx, PCI_BASE_ADDRESS_0, 4), ==, 0); /* not by default */
+	pio_setup(fx);
+	g_assert_true(vpci_bar_is_io(&fx->p, VPCI_PIO_BAR));
+	g_assert_false(vpci_bar_is_io(&fx->p, VPCI_VIRTIO_BAR));
+	g_assert_cmphex(cfg_rd(fx, PCI_BASE_ADDRESS_0, 4), ==, PCI_BASE_ADDRESS_SPACE_IO);
+	g_assert_cmphex(bar_size_probe(fx, PCI_BASE_ADDRESS_0), ==, 0xfffd); /* 4 ports, 16 bit */
+	c = find_vcap(fx, VIRTIO_PCI_CAP_NOTIFY_CFG);
+	g_assert_cmpuint(c, ==, cfg_rd(fx, PCI_CAPABILITY_LIST, 1)); /* the head of the chain */
+	g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, bar), 1), ==, 0);
+	g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, offset), 4), ==, 0);
+	g_assert_cmpuint(cfg_rd(fx, c + offsetof(struct virtio_pci_cap, length), 4), ==, 2);
+	g_assert_cmpuint(
+		cfg_rd(fx, c + offsetof(struct virtio_pci_notify_cap, notify_off_multiplier), 4),
+		==, 0);
+	/* the memory NOTIFY is still there, further down the chain, for other drivers */
+	for (pos = cfg_rd(fx, c + PCI_CAP_LIST_NEXT, 1); pos; pos = cfg_rd(fx, pos + 1, 1))
+		if (cfg_rd(fx, pos, 1) == PCI_CAP_ID_VNDR &&
+		    cfg_rd(fx, pos + offsetof(struct virtio_pci_cap, cfg_type), 1) ==
+			    VIRTIO_PCI_CAP_NOTIFY_CFG)
+			break;
+	g_assert_cmpuint(pos, !=, 0);
+	g_assert_cmpuint(cfg_rd(fx, pos + offsetof(struct virtio_pci_cap, bar), 1), ==,
+			 VPCI_VIRTIO_BAR);
+	/* the command register's I/O bit is writable now */
+	cmd_set(fx, PCI_COMMAND_IO, true);
+	g_assert_cmphex(cfg_rd(fx, PCI_COMMAND, 2) & PCI_COMMAND_IO, ==, PCI_COMMAND_IO);
+	cmd_set(fx, PCI_COMMAND_IO, false);
+}
+
+/* Decoding follows PCI_COMMAND_IO and the port window; a port write kicks its queue. */
+static void test_pio_decode_kick(struct fx *fx, gconstpointer data)
+{
+	uint64_t v;
+
+	pio_setup(fx);
+	to_driver_ok(fx);
+	cfg_wr(fx, PCI_BASE_ADDRESS_0, 4, 0xc040);
+	g_assert_cmpuint(fx->nev, ==, 0); /* I/O decoding off */
+	g_assert_cmpint(vpci_pio_write(&fx->h, 0xc040, 2, 1), ==, -ENOENT);
+	cmd_set(fx, PCI_COMMAND_IO, true);
+	g_assert_cmpuint(fx->nev, ==, 1);
+	g_assert_true(fx->ev[0].map);
+	g_assert_cmpuint(fx->ev[0].bar, ==, VPCI_PIO_BAR);
+	g_assert_cmphex(fx->ev[0].addr, ==, 0xc040);
+	g_assert_cmphex(fx->ev[0].size, ==, VPCI_PIO_BAR_SIZE);
+	/* memory decoding is off: only the port BAR decodes, and only in port space */
+	g_assert_cmpint(vpci_mmio_read(&fx->h, 0xc040, 2, &v), ==, -ENOENT);
+	g_assert_cmpint(vpci_pio_write(&fx->h, 0xc040, 2, 1), ==, 0);
+	g_assert_cmpuint(fx->f->kicks[1], ==, 1);
+	g_assert_cmpint(vpci_pio_write(&fx->h, 0xc040, 4, 0), ==, 0);
+	g_assert_cmpuint(fx->f->kicks[0], ==, 1);
+	/* bad: other offsets and sizes, reads of the write-only register, other ports */
+	g_assert_cmpint(vpci_pio_write(&fx->h, 0xc042, 2, 1), ==, -EINVAL);
+	g_assert_cmpint(vpci_pio_write(&fx->h, 0xc040, 1, 1), ==, -EINVAL);
+	g_assert_cmpint(vpci_pio_read(&fx->h, 0xc040, 2, &v), ==, -EINVAL);
+	g_assert_cmphex(v, ==, 0);
+	g_assert_cmpint(vpci_pio_read(&fx->h, 0xc044, 2, &v), ==, -ENOENT);
+	g_assert_cmphex(v, ==, 0xffff);
+	g_assert_cmpuint(fx->f->nkicks, ==, 2);
+	/* a queue that does not exist: logged by the device, nothing kicked */
+	g_assert_cmpint(vpci_pio_write(&fx->h, 0xc040, 2, FX_NQUEUES), ==, 0);
+	g_assert_cmpuint(fx->f->nkicks, ==, 2);
+	/* a move below the port window stops decoding; back inside, it decodes again */
+	cfg_wr(fx, PCI_BASE_ADDRESS_0, 4, 0x0800);
+	g_assert_cmpuint(fx->nev, ==, 2);
+	g_assert_false(fx->ev[1].map);
+	cfg_wr(fx, PCI_BASE_ADDRESS_0, 4, 0xe000);
+	g_assert_cmpuint(fx->nev, ==, 3);
+	g_assert_cmphex(fx->ev[2].addr, ==, 0xe000);
+	/* a PCI reset keeps the I/O BAR (unprogrammed, not decoding) */
+	vpci_dev_reset(&fx->p);
+	g_assert_cmpuint(fx->nev, ==, 4);
+	g_assert_true(vpci_bar_is_io(&fx->p, VPCI_PIO_BAR));
+	g_assert_cmphex(cfg_rd(fx, PCI_BASE_ADDRESS_0, 4), ==, PCI_BASE_ADDRESS_SPACE_IO);
+}
+
+/* Port and memory BARs at the same number never overlap; a host without a port window. */
+static void test_pio_spaces(struct fx *fx, gconstpointer data)
+{
+	struct vpci_host_config hc = fx_host_config();
+	struct vpci_host h;
+
+	pio_setup(fx);
+	cfg_wr(fx, PCI_BASE_ADDRESS_0, 4, 0xc040);
+	cmd_set(fx, PCI_COMMAND_IO, true);
+	fx_enable_bar2(fx);
+	g_assert_cmpuint(fx->nev, ==, 2); /* both decode */
+	hc.io.base = 0xf000;
+	hc.io.size = 0x2000; /* beyond port 0xffff */
+	g_assert_cmpint(vpci_host_init(&h, &hc), ==, -EINVAL);
+	/* no port window: the I/O BAR never decodes */
+	vpci_host_detach(&fx->h, FX_SLOT);
+	hc = fx_host_config();
+	hc.io.size = 0;
+	g_assert_cmpint(vpci_host_init(&h, &hc), ==, 0);
+	g_assert_cmpint(vpci_host_attach(&h, FX_SLOT, &fx->p), ==, 0);
+	cfg_wr(fx, PCI_BASE_ADDRESS_0, 4, 0xc040);
+	g_assert_false(fx->p.bars[VPCI_PIO_BAR].mapped);
+	vpci_host_fini(&h);
+}
+
 #define ADD(path, fn) g_test_add(path, struct fx, NULL, fx_setup, fn, fx_teardown)
 
 int main(int argc, char **argv)
@@ -650,5 +765,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/vpci/caps/no-device-cfg", test_caps_no_device_cfg);
 	ADD("/vpci/caps/pci-cfg", test_caps_pci_cfg);
 	g_test_add_func("/vpci/msix/too-many", test_msix_too_many);
+	ADD("/vpci/pio/layout", test_pio_layout);
+	ADD("/vpci/pio/decode-kick", test_pio_decode_kick);
+	ADD("/vpci/pio/spaces", test_pio_spaces);
 	return g_test_run();
 }
