@@ -91,7 +91,7 @@ static const char *const mname[M_N] = {
 
 static int rounds = -1, reqs = -1, cg_reqs = -1;
 static gboolean quick, no_callgrind;
-static char *opt_xvdm, *opt_lib, *opt_nulldm;
+static char *opt_xvdm, *opt_lib, *opt_nulldm, *opt_smaps;
 
 static struct sim sim;
 static struct xs_dom *dom, *dom_fp;
@@ -420,6 +420,7 @@ struct fp {
 	double ready_ms[MAX_ROUNDS];
 	double rss_kib[MAX_ROUNDS];
 	double pss_kib[MAX_ROUNDS];
+	double anon_kib[MAX_ROUNDS], file_kib[MAX_ROUNDS];
 };
 
 static double proc_kib(pid_t pid, const char *file, const char *key)
@@ -477,6 +478,15 @@ static void fp_once(struct fp *f, int r, unsigned ndev, int nfd, const char *nso
 	f->ready_ms[r] = (t1 - t0) * 1e3;
 	f->rss_kib[r] = proc_kib(pid, "status", "VmRSS:");
 	f->pss_kib[r] = proc_kib(pid, "smaps_rollup", "Pss:");
+	f->anon_kib[r] = proc_kib(pid, "status", "RssAnon:");
+	f->file_kib[r] = proc_kib(pid, "status", "RssFile:");
+	if (opt_smaps) {
+		g_autofree char *path = g_strdup_printf("/proc/%d/smaps", (int)pid), *text = NULL;
+		g_autofree char *out = g_strdup_printf("%s.%u", opt_smaps, ndev);
+
+		if (g_file_get_contents(path, &text, NULL, NULL))
+			g_file_set_contents(out, text, -1, NULL);
+	}
 	{
 		int st = sim_aux_stop(&sim, pid, SIGTERM, 5000);
 
@@ -513,11 +523,16 @@ static void run_footprint(int nrounds)
 	printf("\nfootprint and start-up (xvdm --domid %d with N virtio-mmio rng devices, no "
 	       "back-end; %d runs each, medians):\n",
 	       DOMID_FP, nrounds);
-	printf("  %-10s | exec -> READY=1 ms | VmRSS KiB | Pss KiB\n", "devices");
-	printf("  %-10s | %18.1f | %9.0f | %7.0f\n", "1", median_copy(f1.ready_ms, nrounds),
-	       median_copy(f1.rss_kib, nrounds), median_copy(f1.pss_kib, nrounds));
-	printf("  %-10s | %18.1f | %9.0f | %7.0f\n", "8", median_copy(f8.ready_ms, nrounds),
-	       median_copy(f8.rss_kib, nrounds), median_copy(f8.pss_kib, nrounds));
+	printf("  %-10s | exec -> READY=1 ms | VmRSS KiB | of which anon | file | Pss KiB\n",
+	       "devices");
+	for (int k = 0; k < 2; k++) {
+		struct fp *f = k ? &f8 : &f1;
+
+		printf("  %-10s | %18.1f | %9.0f | %13.0f | %4.0f | %7.0f\n", k ? "8" : "1",
+		       median_copy(f->ready_ms, nrounds), median_copy(f->rss_kib, nrounds),
+		       median_copy(f->anon_kib, nrounds), median_copy(f->file_kib, nrounds),
+		       median_copy(f->pss_kib, nrounds));
+	}
 	printf("  targets: VmRSS <= 4096 KiB with 8 devices, READY <= 20 ms (the time includes "
 	       "fork and exec, and libxensim's connection to the simulator)\n");
 }
@@ -577,6 +592,8 @@ static GOptionEntry entries[] = {
 	{ "xvdm", 0, 0, G_OPTION_ARG_FILENAME, &opt_xvdm, "xvdm binary", "PATH" },
 	{ "libxensim", 0, 0, G_OPTION_ARG_FILENAME, &opt_lib, "libxensim.so", "PATH" },
 	{ "nulldm", 0, 0, G_OPTION_ARG_FILENAME, &opt_nulldm, "bench-nulldm", "PATH" },
+	{ "smaps", 0, 0, G_OPTION_ARG_FILENAME, &opt_smaps,
+	  "save /proc/PID/smaps of the footprint runs once ready in FILE.1 and FILE.8", "FILE" },
 	{ NULL },
 };
 
