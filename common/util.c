@@ -2,6 +2,7 @@
 /* Small helpers shared by every layer (common/util.h). */
 #include <errno.h>
 #include <glib.h>
+#include <glib-unix.h>
 
 #include "common/util.h"
 
@@ -28,4 +29,12 @@ bool parse_u64_size(const char *s, uint64_t max, uint64_t *ret)
 		return false;
 	*ret = v * mul;
 	return true;
+}
+
+GSource *fd_source_new(int fd, GIOCondition cond)
+{
+	GSource *s = g_unix_fd_source_new(fd, cond);
+
+	g_source_set_can_recurse(s, TRUE);
+	return s;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <glib.h>
 
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -28,3 +29,13 @@ static inline bool is_pow2(uint64_t v)
  * most max; no sign, nothing after. The operator-input parser of every layer.
  */
 bool parse_u64_size(const char *s, uint64_t max, uint64_t *ret);
+
+/*
+ * g_unix_fd_source_new() for a hot fd (ioreqs, back-end calls), marked can-recurse. GLib
+ * 2.74 takes a source's fds out of the poll set around every dispatch of a source that
+ * cannot recurse and puts them back after it (block_source/unblock_source), and each
+ * change writes the context's wake-up eventfd: two writes, and one read plus an extra
+ * poll() in the next iteration, per event. xvdm never iterates the main loop from inside
+ * a callback, so no source can be re-entered and the blocking buys nothing.
+ */
+GSource *fd_source_new(int fd, GIOCondition cond);

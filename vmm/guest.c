@@ -663,6 +663,7 @@ static gboolean guest_io_ready(gint fd, GIOCondition cond, gpointer data)
 
 int vmm_guest_enable(struct vmm_guest *g, GError **error)
 {
+	GSource *src;
 	int r;
 
 	if (g->enabled)
@@ -673,7 +674,10 @@ int vmm_guest_enable(struct vmm_guest *g, GError **error)
 			    g->domid, g_strerror(-r));
 		return r;
 	}
-	g->io_source = g_unix_fd_add(xh_ioreq_server_fd(g->srv), G_IO_IN, guest_io_ready, g);
+	src = fd_source_new(xh_ioreq_server_fd(g->srv), G_IO_IN);
+	g_source_set_callback(src, (GSourceFunc)(void (*)(void))guest_io_ready, g, NULL);
+	g->io_source = g_source_attach(src, NULL);
+	g_source_unref(src);
 	g->enabled = true;
 	log_msg("dom%u: serving %u device(s)", g->domid, g->devs->len);
 	return 0;
