@@ -2,10 +2,9 @@
 /*
  * xen/privcmd-evt.c: the privcmd irqfd/ioeventfd ABI byte for byte (Linux
  * include/uapi/xen/privcmd.h since 6.7), the probe's reading of each errno, and one
- * guest's registrations. The kernel is a fake here: this binary defines ioctl(), which
- * the static xen library then calls; it answers for one marked fd (a temporary file
- * standing in for /dev/xen/privcmd) and passes every other fd to the real syscall.
- * The ioreq server is faked too (its two accessors), so no hypervisor is needed.
+ * guest's registrations, against the fake kernel of tests/support/fake-privcmd.h (this
+ * binary defines ioctl(); a temporary file stands in for /dev/xen/privcmd; the ioreq
+ * server's two accessors are faked too, so no hypervisor is needed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,132 +24,9 @@
 #include "xen/privcmd-evt-abi.h"
 #include "xen/privcmd-evt.h"
 #include "xen/xh-internal.h"
-
-/* --- the fake kernel --- */
-
-#define MAX_CALLS 16
-
-static struct {
-	char *path; /* the stand-in device */
-	dev_t dev;
-	ino_t ino;
-	int irqfd_errno, ioeventfd_errno, restrict_errno; /* 0: success */
-	unsigned ncalls;
-	unsigned long req[MAX_CALLS];
-	uint8_t arg[MAX_CALLS][48];
-	uint8_t dm_op[MAX_CALLS][sizeof(struct xen_dm_op)];
-	uint32_t ports[MAX_CALLS][4];
-	uint16_t restricted;
-} k;
-
-static bool fake_fd(int fd)
-{
-	struct stat st;
-
-	return k.path && fstat(fd, &st) == 0 && st.st_dev == k.dev && st.st_ino == k.ino;
-}
-
-static int fake_ioctl(unsigned long req, void *arg)
-{
-	unsigned n = k.ncalls < MAX_CALLS ? k.ncalls++ : MAX_CALLS - 1;
-	int err = ENOTTY;
-
-	k.req[n] = req;
-	if (req == XH_IOCTL_PRIVCMD_IRQFD) {
-		const struct xh_privcmd_irqfd *a = arg;
-
-		memcpy(k.arg[n], arg, sizeof(*a));
-		if (a->dm_op && a->size <= sizeof(k.dm_op[n])) /* the kernel copies it now */
-			memcpy(k.dm_op[n], (const void *)(uintptr_t)a->dm_op, a->size);
-		err = k.irqfd_errno;
-	} else if (req == XH_IOCTL_PRIVCMD_IOEVENTFD) {
-		const struct xh_privcmd_ioeventfd *a = arg;
-
-		memcpy(k.arg[n], arg, sizeof(*a));
-		if (a->ports && a->vcpus <= 4)
-			memcpy(k.ports[n], (const void *)(uintptr_t)a->ports, a->vcpus * 4);
-		err = k.ioeventfd_errno;
-	} else if (req == XH_IOCTL_PRIVCMD_RESTRICT) {
-		k.restricted = *(const uint16_t *)arg;
-		err = k.restrict_errno;
-	}
-	if (err) {
-		errno = err;
-		return -1;
-	}
-	return 0;
-}
-
-int ioctl(int fd, unsigned long req, ...);
-int ioctl(int fd, unsigned long req, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	if (fake_fd(fd))
-		return fake_ioctl(req, arg);
-	return (int)syscall(SYS_ioctl, fd, req, arg);
-}
-
-static void kernel_up(int irqfd_errno, int ioeventfd_errno)
-{
-	struct stat st;
-	int fd;
-
-	memset(&k, 0, sizeof(k));
-	fd = g_file_open_tmp("fake-privcmd-XXXXXX", &k.path, NULL);
-	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(fstat(fd, &st), ==, 0);
-	close(fd);
-	k.dev = st.st_dev;
-	k.ino = st.st_ino;
-	k.irqfd_errno = irqfd_errno;
-	k.ioeventfd_errno = ioeventfd_errno;
-}
-
-static void kernel_down(void)
-{
-	g_unlink(k.path);
-	g_free(k.path);
-	k.path = NULL;
-}
-
-/* --- the fake ioreq server --- */
-
-static uint8_t fake_page[4096];
-static const uint32_t fake_ports[2] = { 17, 23 };
-
-struct xh_ioreq_server {
-	int unused;
-};
-static struct xh_ioreq_server fake_srv;
-
-void xh_ioreq_server_kernel_view(struct xh_ioreq_server *s, struct xh_ioreq_kernel_view *ret)
-{
-	g_assert_true(s == &fake_srv);
-	ret->page = fake_page;
-	ret->ports = fake_ports;
-	ret->nr_vcpus = 2;
-}
-
-uint32_t xh_ioreq_server_domid(struct xh_ioreq_server *s)
-{
-	return 7;
-}
+#include "tests/support/fake-privcmd.h"
 
 /* --- layout --- */
-
-static uint64_t le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = n; i-- > 0;)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static void abi_numbers(void)
 {
@@ -181,22 +57,22 @@ static void abi_irqfd_layout(void)
 	memset(&a, 0xa5, sizeof(a));
 	xh_privcmd_irqfd_encode(&a, 0x1234, &op, sizeof(op), 9, false);
 	memcpy(b, &a, sizeof(b));
-	g_assert_cmphex(le(b, 8), ==, (uint64_t)(uintptr_t)&op);
-	g_assert_cmpuint(le(b + 8, 4), ==, sizeof(op));
-	g_assert_cmpuint(le(b + 12, 4), ==, 9);
-	g_assert_cmpuint(le(b + 16, 4), ==, 0);
-	g_assert_cmphex(le(b + 20, 2), ==, 0x1234);
-	g_assert_cmpuint(le(b + 22, 2), ==, 0); /* padding zeroed */
+	g_assert_cmphex(fk_le(b, 8), ==, (uint64_t)(uintptr_t)&op);
+	g_assert_cmpuint(fk_le(b + 8, 4), ==, sizeof(op));
+	g_assert_cmpuint(fk_le(b + 12, 4), ==, 9);
+	g_assert_cmpuint(fk_le(b + 16, 4), ==, 0);
+	g_assert_cmphex(fk_le(b + 20, 2), ==, 0x1234);
+	g_assert_cmpuint(fk_le(b + 22, 2), ==, 0); /* padding zeroed */
 	xh_privcmd_irqfd_encode(&a, 1, NULL, 0, -1, true);
 	memcpy(b, &a, sizeof(b));
-	g_assert_cmpuint(le(b + 16, 4), ==, 1);
-	g_assert_cmphex(le(b + 12, 4), ==, 0xffffffff);
+	g_assert_cmpuint(fk_le(b + 16, 4), ==, 1);
+	g_assert_cmphex(fk_le(b + 12, 4), ==, 0xffffffff);
 
 	/* the dm_op: XEN_DMOP_set_irq_level = 19, irq at u (offset 8), level after it */
 	memcpy(b, &op, 16);
-	g_assert_cmpuint(le(b, 4), ==, 19);
-	g_assert_cmpuint(le(b + 4, 4), ==, 0);
-	g_assert_cmpuint(le(b + 8, 4), ==, 38);
+	g_assert_cmpuint(fk_le(b, 4), ==, 19);
+	g_assert_cmpuint(fk_le(b + 4, 4), ==, 0);
+	g_assert_cmpuint(fk_le(b + 8, 4), ==, 38);
 	g_assert_cmpuint(b[12], ==, 1);
 }
 
@@ -219,22 +95,22 @@ static void abi_ioeventfd_layout(void)
 	g_assert_cmpuint(offsetof(struct xh_privcmd_ioeventfd, pad), ==, 46);
 
 	memset(&a, 0xa5, sizeof(a));
-	xh_privcmd_ioeventfd_encode(&a, 3, fake_page, ports, 3, 0x2000c00, 1, 11, false);
+	xh_privcmd_ioeventfd_encode(&a, 3, fk_page, ports, 3, 0x2000c00, 1, 11, false);
 	memcpy(b, &a, sizeof(b));
-	g_assert_cmphex(le(b, 8), ==, (uint64_t)(uintptr_t)fake_page);
-	g_assert_cmphex(le(b + 8, 8), ==, (uint64_t)(uintptr_t)ports);
+	g_assert_cmphex(fk_le(b, 8), ==, (uint64_t)(uintptr_t)fk_page);
+	g_assert_cmphex(fk_le(b + 8, 8), ==, (uint64_t)(uintptr_t)ports);
 	/* the window base: the kernel matches base + VIRTIO_MMIO_QUEUE_NOTIFY (0x50) */
-	g_assert_cmphex(le(b + 16, 8), ==, 0x2000c00);
-	g_assert_cmpuint(le(b + 24, 4), ==, 4); /* writel() */
-	g_assert_cmpuint(le(b + 28, 4), ==, 11);
-	g_assert_cmpuint(le(b + 32, 4), ==, 3);
-	g_assert_cmpuint(le(b + 36, 4), ==, 1);
-	g_assert_cmpuint(le(b + 40, 4), ==, 0);
-	g_assert_cmpuint(le(b + 44, 2), ==, 3);
-	g_assert_cmpuint(le(b + 46, 2), ==, 0);
-	xh_privcmd_ioeventfd_encode(&a, 3, fake_page, ports, 3, 0x2000c00, 1, 11, true);
+	g_assert_cmphex(fk_le(b + 16, 8), ==, 0x2000c00);
+	g_assert_cmpuint(fk_le(b + 24, 4), ==, 4); /* writel() */
+	g_assert_cmpuint(fk_le(b + 28, 4), ==, 11);
+	g_assert_cmpuint(fk_le(b + 32, 4), ==, 3);
+	g_assert_cmpuint(fk_le(b + 36, 4), ==, 1);
+	g_assert_cmpuint(fk_le(b + 40, 4), ==, 0);
+	g_assert_cmpuint(fk_le(b + 44, 2), ==, 3);
+	g_assert_cmpuint(fk_le(b + 46, 2), ==, 0);
+	xh_privcmd_ioeventfd_encode(&a, 3, fk_page, ports, 3, 0x2000c00, 1, 11, true);
 	memcpy(b, &a, sizeof(b));
-	g_assert_cmpuint(le(b + 40, 4), ==, 1);
+	g_assert_cmpuint(fk_le(b + 40, 4), ==, 1);
 }
 
 /* --- probe --- */
@@ -292,32 +168,30 @@ static void probe_cases(void)
 		{ EBADF, ENOTTY, XH_PEVT_IRQFD },    /* irqfd only */
 		{ EPERM, EBADF, XH_PEVT_IOEVENTFD }, /* refused */
 		{ EINVAL, EINVAL, 0 },		     /* older default */
-		{ 0, 0, 0 },			     /* "success" is not our ioctl */
+		{ 0, 0, XH_PEVT_ALL },		     /* the fake's own kernel with both: EBADF */
+		{ -1, -1, 0 },			     /* "success" is not our ioctl: EPROTO */
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(t); i++) {
 		struct xh_pevt_support s;
+		int want_irq = t[i].irq < 0 ? -EPROTO : t[i].irq == EBADF ? 0 : -t[i].irq;
+		int want_ioe = t[i].ioe < 0 ? -EPROTO : t[i].ioe == EBADF ? 0 : -t[i].ioe;
 
-		kernel_up(t[i].irq, t[i].ioe);
-		xh_pevt_probe(k.path, "/nonexistent/guest_type", &s);
+		fk_up(t[i].irq < 0 ? 0 : t[i].irq, t[i].ioe < 0 ? 0 : t[i].ioe);
+		fk.bogus_success = t[i].irq < 0;
+		xh_pevt_probe(fk.path, "/nonexistent/guest_type", &s);
 		g_assert_cmpuint(s.caps, ==, t[i].caps);
-		g_assert_cmpint(s.irqfd_err, ==,
-				t[i].irq == EBADF ? 0
-				: t[i].irq	  ? -t[i].irq
-						  : -EPROTO);
-		g_assert_cmpint(s.ioeventfd_err, ==,
-				t[i].ioe == EBADF ? 0
-				: t[i].ioe	  ? -t[i].ioe
-						  : -EPROTO);
+		g_assert_cmpint(s.irqfd_err, ==, want_irq);
+		g_assert_cmpint(s.ioeventfd_err, ==, want_ioe);
 		/* the probes deassign eventfd -1: nothing can have been registered */
-		g_assert_cmpuint(k.ncalls, ==, 2);
-		g_assert_cmphex(k.req[0], ==, XH_IOCTL_PRIVCMD_IRQFD);
-		g_assert_cmpuint(le(k.arg[0] + 16, 4), ==, XH_PRIVCMD_IRQFD_FLAG_DEASSIGN);
-		g_assert_cmphex(le(k.arg[0] + 12, 4), ==, 0xffffffff);
-		g_assert_cmphex(k.req[1], ==, XH_IOCTL_PRIVCMD_IOEVENTFD);
-		g_assert_cmpuint(le(k.arg[1] + 40, 4), ==, XH_PRIVCMD_IOEVENTFD_FLAG_DEASSIGN);
-		g_assert_cmphex(le(k.arg[1] + 28, 4), ==, 0xffffffff);
-		kernel_down();
+		g_assert_cmpuint(fk.ncalls, ==, 2);
+		g_assert_cmphex(fk.req[0], ==, XH_IOCTL_PRIVCMD_IRQFD);
+		g_assert_cmpuint(fk_le(fk.arg[0] + 16, 4), ==, XH_PRIVCMD_IRQFD_FLAG_DEASSIGN);
+		g_assert_cmphex(fk_le(fk.arg[0] + 12, 4), ==, 0xffffffff);
+		g_assert_cmphex(fk.req[1], ==, XH_IOCTL_PRIVCMD_IOEVENTFD);
+		g_assert_cmpuint(fk_le(fk.arg[1] + 40, 4), ==, XH_PRIVCMD_IOEVENTFD_FLAG_DEASSIGN);
+		g_assert_cmphex(fk_le(fk.arg[1] + 28, 4), ==, 0xffffffff);
+		fk_down();
 	}
 }
 
@@ -336,14 +210,14 @@ static void probe_pv_dom0(void)
 		struct xh_pevt_support s;
 
 		g_assert_true(g_file_set_contents(gt, t[i].type, -1, NULL));
-		kernel_up(EBADF, EBADF);
-		xh_pevt_probe(k.path, gt, &s);
+		fk_up(0, 0);
+		xh_pevt_probe(fk.path, gt, &s);
 		g_assert_cmpuint(s.caps, ==, t[i].caps);
 		if (t[i].caps != XH_PEVT_ALL) {
 			g_assert_cmpint(s.ioeventfd_err, ==, -EXDEV);
 			g_assert_nonnull(strstr(xh_pevt_reason(s.ioeventfd_err), "PV dom0"));
 		}
-		kernel_down();
+		fk_down();
 	}
 	g_unlink(gt);
 }
@@ -356,50 +230,52 @@ static void regs_assign_deassign(void)
 	int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
 	const struct xen_dm_op *op;
 
-	kernel_up(0, 0);
-	g_assert_cmpint(xh_pevt_new(&fake_srv, k.path, &e), ==, 0);
-	g_assert_cmpuint(k.restricted, ==, 7); /* the fd only ever acts on the guest */
+	fk_up(0, 0);
+	g_assert_cmpint(xh_pevt_new(fk_srv, fk.path, &e), ==, 0);
+	g_assert_cmpuint(fk.restricted, ==, 7); /* the fd only ever acts on the guest */
 
 	g_assert_cmpint(xh_pevt_ioeventfd(e, 0x2000200, 1, kick, true), ==, 0);
-	g_assert_cmphex(k.req[1], ==, XH_IOCTL_PRIVCMD_IOEVENTFD);
-	g_assert_cmphex(le(k.arg[1], 8), ==, (uint64_t)(uintptr_t)fake_page);
-	g_assert_cmpuint(k.ports[1][0], ==, 17);
-	g_assert_cmpuint(k.ports[1][1], ==, 23);
-	g_assert_cmphex(le(k.arg[1] + 16, 8), ==, 0x2000200);
-	g_assert_cmpuint(le(k.arg[1] + 32, 4), ==, 2);
-	g_assert_cmpuint(le(k.arg[1] + 36, 4), ==, 1);
-	g_assert_cmpuint(le(k.arg[1] + 44, 2), ==, 7);
+	g_assert_cmphex(fk.req[1], ==, XH_IOCTL_PRIVCMD_IOEVENTFD);
+	g_assert_cmphex(fk_le(fk.arg[1], 8), ==, (uint64_t)(uintptr_t)fk_page);
+	g_assert_cmpuint(fk.ports[1][0], ==, 17);
+	g_assert_cmpuint(fk.ports[1][1], ==, 23);
+	g_assert_cmphex(fk_le(fk.arg[1] + 16, 8), ==, 0x2000200);
+	g_assert_cmpuint(fk_le(fk.arg[1] + 32, 4), ==, 2);
+	g_assert_cmpuint(fk_le(fk.arg[1] + 36, 4), ==, 1);
+	g_assert_cmpuint(fk_le(fk.arg[1] + 44, 2), ==, 7);
 	/* the kernel gets a duplicate, never the caller's number */
-	g_assert_cmpint((int)le(k.arg[1] + 28, 4), !=, kick);
+	g_assert_cmpint((int)fk_le(fk.arg[1] + 28, 4), !=, kick);
 
 	g_assert_cmpint(xh_pevt_irqfd(e, 40, call, true), ==, 0);
-	op = (const struct xen_dm_op *)k.dm_op[2];
+	op = (const struct xen_dm_op *)fk.dm_op[2];
 	g_assert_cmpuint(op->op, ==, XEN_DMOP_set_irq_level);
 	g_assert_cmpuint(op->u.set_irq_level.irq, ==, 40);
 	g_assert_cmpuint(op->u.set_irq_level.level, ==, 1);
-	g_assert_cmpuint(le(k.arg[2] + 8, 4), ==, sizeof(struct xen_dm_op));
+	g_assert_cmpuint(fk_le(fk.arg[2] + 8, 4), ==, sizeof(struct xen_dm_op));
 	g_assert_cmpuint(xh_pevt_count(e), ==, 2);
 
 	/* twice the same eventfd: refused before the kernel sees it */
 	g_assert_cmpint(xh_pevt_irqfd(e, 40, call, true), ==, -EBUSY);
 	g_assert_cmpint(xh_pevt_ioeventfd(e, 0x2000200, 0x10000, kick + 100, true), ==, -EINVAL);
 	g_assert_cmpint(xh_pevt_ioeventfd(e, 0x2000200, 0, -1, true), ==, -EINVAL);
-	g_assert_cmpuint(k.ncalls, ==, 3);
+	g_assert_cmpuint(fk.ncalls, ==, 3);
 
 	/* the caller closes its fd first: the deassign still reaches the kernel */
 	close(kick);
 	g_assert_cmpint(xh_pevt_ioeventfd(e, 0x2000200, 1, kick, false), ==, 0);
-	g_assert_cmpuint(le(k.arg[3] + 40, 4), ==, 1);
+	g_assert_cmpuint(fk_le(fk.arg[3] + 40, 4), ==, 1);
 	g_assert_cmpint(xh_pevt_ioeventfd(e, 0x2000200, 1, kick, false), ==, -ENOENT);
 	g_assert_cmpuint(xh_pevt_count(e), ==, 1);
 
 	/* what is left is deassigned by free */
+	g_assert_cmpint(fk.live, ==, 1);
 	xh_pevt_free(e);
-	g_assert_cmpuint(k.ncalls, ==, 5);
-	g_assert_cmphex(k.req[4], ==, XH_IOCTL_PRIVCMD_IRQFD);
-	g_assert_cmpuint(le(k.arg[4] + 16, 4), ==, 1);
+	g_assert_cmpint(fk.live, ==, 0);
+	g_assert_cmpuint(fk.ncalls, ==, 5);
+	g_assert_cmphex(fk.req[4], ==, XH_IOCTL_PRIVCMD_IRQFD);
+	g_assert_cmpuint(fk_le(fk.arg[4] + 16, 4), ==, 1);
 	close(call);
-	kernel_down();
+	fk_down();
 }
 
 static void regs_kernel_refuses(void)
@@ -407,20 +283,20 @@ static void regs_kernel_refuses(void)
 	struct xh_pevt *e;
 	int fd = eventfd(0, EFD_CLOEXEC);
 
-	kernel_up(EOPNOTSUPP, ENOTTY);
-	g_assert_cmpint(xh_pevt_new(&fake_srv, k.path, &e), ==, 0);
+	fk_up(EOPNOTSUPP, ENOTTY);
+	g_assert_cmpint(xh_pevt_new(fk_srv, fk.path, &e), ==, 0);
 	g_assert_cmpint(xh_pevt_irqfd(e, 40, fd, true), ==, -EOPNOTSUPP);
 	g_assert_cmpint(xh_pevt_ioeventfd(e, 0x2000000, 0, fd, true), ==, -ENOTTY);
 	g_assert_cmpuint(xh_pevt_count(e), ==, 0);
 	xh_pevt_free(e);
-	g_assert_cmpuint(k.ncalls, ==, 3); /* restrict + two refused assigns, no deassign */
-	kernel_down();
+	g_assert_cmpuint(fk.ncalls, ==, 3); /* restrict + two refused assigns, no deassign */
+	fk_down();
 
-	kernel_up(0, 0);
-	k.restrict_errno = EINVAL;
-	g_assert_cmpint(xh_pevt_new(&fake_srv, k.path, &e), ==, -EINVAL);
-	kernel_down();
-	g_assert_cmpint(xh_pevt_new(&fake_srv, "/nonexistent/privcmd", &e), ==, -ENOENT);
+	fk_up(0, 0);
+	fk.restrict_errno = EINVAL;
+	g_assert_cmpint(xh_pevt_new(fk_srv, fk.path, &e), ==, -EINVAL);
+	fk_down();
+	g_assert_cmpint(xh_pevt_new(fk_srv, "/nonexistent/privcmd", &e), ==, -ENOENT);
 	close(fd);
 }
 
