@@ -78,42 +78,43 @@ static int rep_addr(uint64_t base, uint32_t i, unsigned size, bool df, uint64_t 
 	return 0;
 }
 
-/* Repetitions 0 .. count - 1 of a string ioreq; stops at the first failure. */
+/*
+ * Repetitions 0 .. count - 1 of a string ioreq. A repetition the handler refuses behaves as
+ * a single access would (a read gets all ones, a write is dropped) and the string goes on;
+ * an address that leaves the 64-bit space or pointer data that is not guest RAM stops it.
+ */
 static int serve_string(struct xh_ioreq_handler *h, const ioreq_t *req, struct xh_io *io)
 {
+	uint64_t mask = io->size < 8 ? (1ULL << (8 * io->size)) - 1 : ~0ULL;
 	uint64_t first = io->addr, ptr = req->data, last = io->data;
 	uint32_t i;
 	int r = 0;
 
-	for (i = 0; i < req->count && r == 0; i++) {
+	for (i = 0; i < req->count; i++) {
 		uint64_t gpa = 0, v = 0;
 
 		if (io->type == XH_IO_MMIO)
 			r = rep_addr(first, i, io->size, req->df, &io->addr);
 		if (r == 0 && req->data_is_ptr)
 			r = rep_addr(ptr, i, io->size, req->df, &gpa);
+		/* x86 guests are little-endian, like every host xvdm runs on */
+		if (r == 0 && io->write && req->data_is_ptr)
+			r = gmem_read(h->mem, gpa, &v, io->size);
 		if (r < 0)
 			break;
-		if (io->write && req->data_is_ptr) {
-			/* x86 guests are little-endian, like every host xvdm runs on */
-			r = gmem_read(h->mem, gpa, &v, io->size);
+		io->data =
+			io->write ? (req->data_is_ptr ? GUINT64_FROM_LE(v) : req->data & mask) : 0;
+		if (h->ops->access(h, io) < 0 && !io->write)
+			io->data = ~0ULL;
+		if (io->write)
+			continue;
+		last = io->data & mask;
+		if (req->data_is_ptr) {
+			v = GUINT64_TO_LE(last);
+			r = gmem_write(h->mem, gpa, &v, io->size);
 			if (r < 0)
 				break;
-			io->data = GUINT64_FROM_LE(v);
-		} else if (io->write) {
-			io->data =
-				req->data & (io->size < 8 ? (1ULL << (8 * io->size)) - 1 : ~0ULL);
 		}
-		r = h->ops->access(h, io);
-		if (r < 0 || io->write)
-			continue;
-		if (io->size < 8)
-			io->data &= (1ULL << (8 * io->size)) - 1;
-		if (req->data_is_ptr) {
-			v = GUINT64_TO_LE(io->data);
-			r = gmem_write(h->mem, gpa, &v, io->size);
-		}
-		last = io->data;
 	}
 	io->data = last;
 	return r;

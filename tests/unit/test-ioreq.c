@@ -317,6 +317,35 @@ static void refused(void)
 	fx_fini(&f);
 }
 
+/* A repetition the device refuses reads all ones, like a single access; the string goes on. */
+static void refused_repetition(void)
+{
+	struct fx f;
+	ioreq_t in = { .addr = DEV_PORT + 2,
+		       .size = 2,
+		       .count = 3,
+		       .dir = IOREQ_READ,
+		       .type = IOREQ_TYPE_PIO,
+		       .data_is_ptr = 1,
+		       .data = RAM + 0x300 };
+	ioreq_t single = { .addr = DEV_PORT + 2,
+			   .size = 2,
+			   .count = 1,
+			   .dir = IOREQ_READ,
+			   .type = IOREQ_TYPE_PIO };
+
+	fx_init(&f, true);
+	fake_gmem_put16(f.ram, RAM + 0x306, 0x1234);
+	serve(&f, &in);
+	g_assert_cmpuint(f.r.accesses, ==, 3);
+	for (unsigned i = 0; i < 3; i++)
+		g_assert_cmphex(fake_gmem_get16(f.ram, RAM + 0x300 + 2 * i), ==, 0xffff);
+	g_assert_cmphex(fake_gmem_get16(f.ram, RAM + 0x306), ==, 0x1234);
+	serve(&f, &single);
+	g_assert_cmphex(single.data, ==, 0xffff);
+	fx_fini(&f);
+}
+
 /* A pointer that runs out of RAM, or wraps, stops the string there: no access beyond it. */
 static void pointer_out_of_ram(void)
 {
@@ -402,6 +431,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ioreq/mmio/rep-stos", mmio_rep_stos);
 	g_test_add_func("/ioreq/refused", refused);
 	g_test_add_func("/ioreq/pointer-out-of-ram", pointer_out_of_ram);
+	g_test_add_func("/ioreq/refused-repetition", refused_repetition);
 	g_test_add_func("/ioreq/pci-config", pci_config);
 	g_test_add_func("/ioreq/invalidate", invalidate);
 	return g_test_run();

@@ -53,6 +53,8 @@ void gpci_cfg_x86(struct gpci_host_cfg *c)
 		.mem_size = 0xfc000000 - 0xe0000000,
 		.pref_base = 4 * GiB,
 		.pref_size = 64 * GiB,
+		.io_base = 0xc000, /* hvmloader's I/O BAR allocation starts there */
+		.io_size = 0x4000,
 		.intx = GPCI_INTX_X86,
 	};
 }
@@ -64,6 +66,7 @@ void gpci_host_init(struct gpci_host *h, struct xs_dom *d, const struct gpci_hos
 	h->cfg = *cfg;
 	h->mem_next = cfg->mem_base;
 	h->pref_next = cfg->pref_base;
+	h->io_next = cfg->io_base;
 }
 
 /* --- config accesses --- */
@@ -384,7 +387,8 @@ static int program_bar(struct gpci_host *h, unsigned vcpu, struct gpci_fn *f, un
 	    (ret = gpci_fn_read(h, vcpu, f, pos, 4, &lo)) < 0 ||
 	    (b->is64 && (ret = gpci_fn_read(h, vcpu, f, pos + 4, 4, &hi)) < 0))
 		return ret;
-	if ((lo & PCI_BASE_ADDRESS_MEM_MASK) != (uint32_t)b->addr ||
+	if ((lo & (b->io ? PCI_BASE_ADDRESS_IO_MASK : PCI_BASE_ADDRESS_MEM_MASK)) !=
+		    (uint32_t)b->addr ||
 	    hi != (uint32_t)(b->addr >> 32))
 		return fail(f->name, -EPROTO,
 			    "BAR %u: programmed 0x%" PRIx64 ", reads back 0x%08x%08x", i, b->addr,
@@ -404,7 +408,7 @@ int gpci_assign(struct gpci_host *h, unsigned vcpu, struct gpci_fn *fns, unsigne
 		return -ENOMEM;
 	for (unsigned k = 0; k < n; k++) {
 		for (unsigned i = 0; i < GPCI_NUM_BARS; i++) {
-			if (fns[k].bar[i].size && !fns[k].bar[i].io)
+			if (fns[k].bar[i].size && (!fns[k].bar[i].io || h->cfg.io_size))
 				r[nr++] = (struct res){ &fns[k], i };
 		}
 	}
@@ -414,9 +418,11 @@ int gpci_assign(struct gpci_host *h, unsigned vcpu, struct gpci_fn *fns, unsigne
 		uint64_t a = 0;
 
 		/* A prefetchable 64-bit BAR prefers the prefetchable window, as Linux does. */
-		if (b->prefetch && b->is64)
+		if (b->io)
+			a = take(&h->io_next, h->cfg.io_base, h->cfg.io_size, b->size);
+		else if (b->prefetch && b->is64)
 			a = take(&h->pref_next, h->cfg.pref_base, h->cfg.pref_size, b->size);
-		if (!a)
+		if (!a && !b->io)
 			a = take(&h->mem_next, h->cfg.mem_base, h->cfg.mem_size, b->size);
 		if (!a) {
 			ret = fail(r[k].f->name, -ENOSPC, "BAR %u (%" PRIu64 " bytes): no room",
@@ -439,6 +445,9 @@ int gpci_enable(struct gpci_host *h, unsigned vcpu, struct gpci_fn *f)
 		return ret;
 	/* pci_enable_resources(), do_pci_enable_device() (INTx on), pci_set_master(). */
 	want = cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	for (unsigned i = 0; i < GPCI_NUM_BARS; i++)
+		if (f->bar[i].io && f->bar[i].addr)
+			want |= PCI_COMMAND_IO;
 	if (f->irq_pin)
 		want &= ~PCI_COMMAND_INTX_DISABLE;
 	if (want != cmd && (ret = gpci_fn_write(h, vcpu, f, PCI_COMMAND, 2, want)) < 0)

@@ -46,6 +46,7 @@ struct gpci_host_cfg {
 	uint8_t bus;
 	uint64_t mem_base, mem_size;   /* 32-bit non-prefetchable BAR window */
 	uint64_t pref_base, pref_size; /* 64-bit prefetchable window; size 0 = none */
+	uint32_t io_base, io_size;     /* x86 port window for I/O BARs; size 0 = none */
 	enum gpci_intx intx;
 	unsigned spi_base; /* GPCI_INTX_SPI: the SPI of host-bridge line INTA */
 };
@@ -53,7 +54,7 @@ struct gpci_host_cfg {
 struct gpci_host {
 	struct xs_dom *d;
 	struct gpci_host_cfg cfg;
-	uint64_t mem_next, pref_next; /* allocation cursors of gpci_assign */
+	uint64_t mem_next, pref_next, io_next; /* allocation cursors of gpci_assign */
 };
 
 struct gpci_bar {

@@ -42,8 +42,18 @@ static int find_slot(struct xs_dom *d, unsigned vcpu, int server, const ioreq_t 
 			d->stats.pci_cfg++;
 		else
 			ret = -ENODEV;
+	} else if (server < 0 && io->type == IOREQ_TYPE_PIO) {
+		/* a string's port stays put: only its size counts */
+		s = hv_route_pio(d, io->addr, io->size);
+		if (s)
+			d->stats.pio++;
+		else
+			ret = -ENODEV;
 	} else if (server < 0) {
-		s = hv_route_mmio(d, io->addr, len);
+		/* a backwards string (df) covers the bytes below its first address */
+		uint64_t lo = io->df && io->count > 1 ? io->addr - len + io->size : io->addr;
+
+		s = hv_route_mmio(d, lo, len);
 		if (!s)
 			ret = -EFAULT; /* Xen finds no server: the guest takes a data abort */
 	} else {
@@ -56,6 +66,8 @@ static int find_slot(struct xs_dom *d, unsigned vcpu, int server, const ioreq_t 
 		if (!s)
 			ret = -ENOENT;
 	}
+	if (s && (io->count > 1 || io->data_is_ptr))
+		d->stats.strings++;
 	if (s) {
 		ref->slot = &s->page->vcpu_ioreq[vcpu];
 		ref->g2dm = s->ports[vcpu].g2dm;
@@ -251,6 +263,81 @@ int gd_pci_cfg_write(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned re
 
 	io.data = size < 4 ? val & ((1u << (size * 8)) - 1) : val;
 	return pci_cfg(d, vcpu, sbdf, reg, size, &io);
+}
+
+static int pio(struct xs_dom *d, unsigned vcpu, ioreq_t *io)
+{
+	int ret;
+
+	if (d->cfg.arch != HV_ARCH_X86)
+		return -EOPNOTSUPP;
+	if ((io->size != 1 && io->size != 2 && io->size != 4) || io->addr > 0xffff)
+		return -EINVAL;
+	io->type = IOREQ_TYPE_PIO;
+	ret = gd_ioreq(d, vcpu, -1, io, GD_TIMEOUT_MS);
+	if (ret == -ENODEV) {
+		/* No server: hvm_io_intercept's null handler, as for config space. */
+		pthread_mutex_lock(&d->hv->lock);
+		d->stats.pio_unclaimed++;
+		pthread_mutex_unlock(&d->hv->lock);
+		if (io->dir == IOREQ_READ && !io->data_is_ptr)
+			io->data = (1ULL << (io->size * 8)) - 1;
+		return 0;
+	}
+	return ret;
+}
+
+int gd_pio_read(struct xs_dom *d, unsigned vcpu, uint16_t port, unsigned size, uint32_t *val)
+{
+	ioreq_t io = { .addr = port, .size = size, .count = 1, .dir = IOREQ_READ };
+	int ret = pio(d, vcpu, &io);
+
+	if (!ret && io.data >> (size * 8)) {
+		fprintf(stderr,
+			"gd: port read 0x%x/%u returned 0x%" PRIx64 ": bits above the"
+			" access size\n",
+			port, size, (uint64_t)io.data);
+		return -EPROTO;
+	}
+	if (!ret)
+		*val = (uint32_t)io.data;
+	return ret;
+}
+
+int gd_pio_write(struct xs_dom *d, unsigned vcpu, uint16_t port, unsigned size, uint32_t val)
+{
+	ioreq_t io = { .addr = port, .size = size, .count = 1, .dir = IOREQ_WRITE };
+
+	io.data = size < 4 ? val & ((1u << (size * 8)) - 1) : val;
+	return pio(d, vcpu, &io);
+}
+
+int gd_string(struct xs_dom *d, unsigned vcpu, const struct gd_string *str)
+{
+	ioreq_t io = { .addr = str->addr,
+		       .size = str->size,
+		       .count = str->count,
+		       .dir = str->write ? IOREQ_WRITE : IOREQ_READ,
+		       .df = str->df,
+		       .data_is_ptr = str->ptr,
+		       .data = str->ptr ? str->gpa : str->value };
+	uint64_t span = (uint64_t)str->size * str->count;
+
+	if (d->cfg.arch != HV_ARCH_X86)
+		return -EOPNOTSUPP;
+	if ((str->size != 1 && str->size != 2 && str->size != 4 && str->size != 8) || !str->count ||
+	    (str->pio && str->size == 8) || (!str->ptr && !str->write))
+		return -EINVAL;
+	/* As hvmemul_do_io_addr: the RAM side of one ioreq stays inside one page. */
+	if (str->ptr &&
+	    (!gd_ram(d, str->df ? str->gpa + str->size - span : str->gpa, span) ||
+	     (str->df ? (str->gpa + str->size - span) >> 12 != (str->gpa + str->size - 1) >> 12
+		      : str->gpa >> 12 != (str->gpa + span - 1) >> 12)))
+		return -EINVAL;
+	if (str->pio)
+		return pio(d, vcpu, &io);
+	io.type = IOREQ_TYPE_COPY;
+	return gd_ioreq(d, vcpu, -1, &io, GD_TIMEOUT_MS);
 }
 
 int gd_send_invalidate(struct xs_dom *d, unsigned vcpu)

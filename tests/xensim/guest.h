@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <xen/xen.h>
@@ -59,6 +60,35 @@ int gd_pci_cfg_read(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg
 		    uint32_t *val);
 int gd_pci_cfg_write(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg, unsigned size,
 		     uint32_t val);
+
+/*
+ * x86 only: an `in`/`out` of size 1, 2 or 4 at `port`: an IOREQ_TYPE_PIO ioreq to the
+ * server whose port ranges hold it (map_io_range_to_ioreq_server, is_mmio 0). Nobody:
+ * Xen completes it itself, reads all ones, writes dropped (0 returned). -EOPNOTSUPP on Arm.
+ */
+int gd_pio_read(struct xs_dom *d, unsigned vcpu, uint16_t port, unsigned size, uint32_t *val);
+int gd_pio_write(struct xs_dom *d, unsigned vcpu, uint16_t port, unsigned size, uint32_t val);
+
+/*
+ * x86 only: one string ioreq as Xen's instruction emulator sends a rep ins/outs/movs/stos
+ * (hvmemul_do_io): `count` repetitions of `size` bytes at addr (MMIO: addr, addr + size,
+ * ...; downwards with df; a port: always addr), each value taken from or stored to guest
+ * RAM at gpa (stepping the same way) when ptr, else `value` repeated (rep stos: writes
+ * only). The RAM side stays inside one page as in Xen (-EINVAL otherwise). Routing and
+ * errors as gd_ioreq / gd_pio_*.
+ */
+struct gd_string {
+	bool pio;   /* port I/O, else MMIO */
+	bool write; /* to the device */
+	bool df;
+	bool ptr; /* data in guest RAM at gpa */
+	unsigned size;
+	uint32_t count;
+	uint64_t addr;
+	uint64_t gpa;
+	uint64_t value;
+};
+int gd_string(struct xs_dom *d, unsigned vcpu, const struct gd_string *s);
 
 /* Guest RAM: a pointer for [gpa, gpa + len) if it lies in one bank, else NULL. */
 void *gd_ram(struct xs_dom *d, uint64_t gpa, size_t len);

@@ -143,6 +143,8 @@ bool hv_ranges_contain(GArray *a, uint32_t type, uint64_t start, uint64_t end);
  */
 struct hv_server *hv_route_mmio(struct xs_dom *d, uint64_t addr, uint64_t len);
 struct hv_server *hv_route_pci(struct xs_dom *d, uint32_t sbdf);
+/* x86 port I/O: the server whose port ranges hold [port, port + len). */
+struct hv_server *hv_route_pio(struct xs_dom *d, uint64_t port, uint64_t len);
 
 /* hv-xs.c (lock held unless noted) */
 enum hv_xs_opk {

@@ -640,3 +640,12 @@ struct hv_server *hv_route_pci(struct xs_dom *d, uint32_t sbdf)
 {
 	return route(d, XEN_DMOP_IO_RANGE_PCI, sbdf, sbdf);
 }
+
+struct hv_server *hv_route_pio(struct xs_dom *d, uint64_t port, uint64_t len)
+{
+	uint64_t end = port + (len ? len : 1) - 1;
+
+	if (end < port || end > 0xffff)
+		return NULL;
+	return route(d, XEN_DMOP_IO_RANGE_PORT, port, end);
+}

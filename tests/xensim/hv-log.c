@@ -287,6 +287,13 @@ void hv_dom_claim(struct xs_dom *d, uint64_t addr, struct hv_claim *ret)
 	pthread_mutex_unlock(&d->hv->lock);
 }
 
+void hv_dom_pio_claim(struct xs_dom *d, uint16_t port, struct hv_claim *ret)
+{
+	pthread_mutex_lock(&d->hv->lock);
+	claim_now(d, XEN_DMOP_IO_RANGE_PORT, port, ret);
+	pthread_mutex_unlock(&d->hv->lock);
+}
+
 void hv_dom_pci_claim(struct xs_dom *d, uint32_t sbdf, struct hv_claim *ret)
 {
 	pthread_mutex_lock(&d->hv->lock);

@@ -112,6 +112,8 @@ struct hv_claim {
 };
 
 void hv_dom_claim(struct xs_dom *d, uint64_t addr, struct hv_claim *ret);
+/* The same for an x86 I/O port (map_io_range_to_ioreq_server with is_mmio 0). */
+void hv_dom_pio_claim(struct xs_dom *d, uint16_t port, struct hv_claim *ret);
 /* The same, as it was just before log entry `seq` (replayed from the log). */
 void hv_dom_claim_at(struct xs_dom *d, uint64_t addr, uint64_t seq, struct hv_claim *ret);
 
@@ -143,6 +145,9 @@ struct hv_dom_stats {
 	unsigned msis;		    /* MSIs delivered (inject_msi calls that succeeded) */
 	unsigned pci_cfg;	    /* PCI_CONFIG ioreqs sent to a server */
 	unsigned pci_cfg_unclaimed; /* config accesses no server claimed (Xen: all ones) */
+	unsigned pio;		    /* port I/O ioreqs sent to a server (x86) */
+	unsigned pio_unclaimed;	    /* port accesses no server claimed (Xen: all ones) */
+	unsigned strings;	    /* ioreqs with count > 1 or pointer data sent (x86) */
 	unsigned errors;	    /* calls that failed (the log has the errno) */
 	unsigned privcmd_maps;	    /* IOCTL_PRIVCMD_MMAPBATCH_V2 on emulated privcmd fds */
 	uint64_t privcmd_pages;	    /* pages those asked for */

@@ -73,7 +73,11 @@ static void check_fn(struct sim *s, struct gpci_host *h, unsigned vcpu, const st
 	SIM_CHECK(s, nshm == w->nshm, "%s: %u SHARED_MEMORY capabilities, expected %u", f->name,
 		  nshm, w->nshm);
 	for (unsigned i = 0; i < GPCI_NUM_BARS; i++)
-		SIM_CHECK(s, !f->bar[i].io || !f->bar[i].size, "%s: I/O BAR %u", f->name, i);
+		SIM_CHECK(s,
+			  !f->bar[i].io || !f->bar[i].size ||
+				  (w->pio_notify && i == 0 && f->bar[i].size == 4),
+			  "%s: I/O BAR %u (%" PRIu64 " ports)", f->name, i, f->bar[i].size);
+	SIM_CHECK(s, !w->pio_notify || f->bar[0].io, "%s: no I/O BAR 0", f->name);
 	need = 1u << VIRTIO_PCI_CAP_COMMON_CFG | 1u << VIRTIO_PCI_CAP_NOTIFY_CFG |
 	       1u << VIRTIO_PCI_CAP_ISR_CFG | 1u << VIRTIO_PCI_CAP_PCI_CFG;
 	SIM_CHECK(s, (caps & need) == need, "%s: vendor capabilities 0x%x, need 0x%x", f->name,
@@ -116,14 +120,19 @@ void sim_pci_enumerate(struct sim *s, struct gpci_host *h, unsigned vcpu,
 
 			if (!b->size)
 				continue;
-			SIM_CHECK(s,
-				  pref ? in_window(b->addr, b->size, h->cfg.pref_base,
+			SIM_CHECK(
+				s,
+				b->io  ? in_window(b->addr, b->size, h->cfg.io_base, h->cfg.io_size)
+				: pref ? in_window(b->addr, b->size, h->cfg.pref_base,
 						   h->cfg.pref_size)
 				       : in_window(b->addr, b->size, h->cfg.mem_base,
 						   h->cfg.mem_size),
-				  "%s: BAR %u at 0x%" PRIx64 " outside its window", found[i].name,
-				  k, b->addr);
-			hv_dom_claim(h->d, b->addr, &cl);
+				"%s: BAR %u at 0x%" PRIx64 " outside its window", found[i].name, k,
+				b->addr);
+			if (b->io)
+				hv_dom_pio_claim(h->d, (uint16_t)b->addr, &cl);
+			else
+				hv_dom_claim(h->d, b->addr, &cl);
 			SIM_CHECK(s, !cl.mapped,
 				  "%s: BAR %u at 0x%" PRIx64
 				  " claimed before memory decoding is on",
@@ -142,6 +151,16 @@ void sim_pci_check_claimed(struct sim *s, struct gpci_host *h, const struct gpci
 
 		if (!b->size)
 			continue;
+		if (b->io) {
+			hv_dom_pio_claim(h->d, (uint16_t)b->addr, &cl);
+			SIM_CHECK(s, cl.mapped && cl.enabled,
+				  "%s: I/O BAR %u at port 0x%" PRIx64 " is not claimed", f->name, k,
+				  b->addr);
+			hv_dom_pio_claim(h->d, (uint16_t)(b->addr + b->size - 1), &cl);
+			SIM_CHECK(s, cl.mapped, "%s: the end of I/O BAR %u is not claimed", f->name,
+				  k);
+			continue;
+		}
 		hv_dom_claim(h->d, b->addr, &cl);
 		SIM_CHECK(s, cl.mapped && cl.enabled, "%s: BAR %u at 0x%" PRIx64 " is not claimed",
 			  f->name, k, b->addr);

@@ -21,6 +21,7 @@ struct sim_pci_expect {
 	uint32_t virtio_id; /* VIRTIO_ID_* */
 	bool msix;	    /* an MSI-X capability */
 	uint8_t nshm;	    /* VIRTIO shared memory regions (0: no BAR 4) */
+	bool pio_notify;    /* I/O BAR 0 with the notify register (pio-notify=on) */
 };
 
 /* "--pci" value for xvdm that matches the guest's placement cfg (mode ecam or cfg). */

@@ -104,8 +104,10 @@ static int find_vcap(struct vdrv *v, uint8_t cfg_type, uint8_t *ret_pos)
 							  : sizeof(struct virtio_pci_cap)))
 			return vdrv_fail(v, -EPROTO, "capability at 0x%x (type %u): cap_len %u",
 					 pos, type, len);
+		/* vp_modern_probe: IORESOURCE_IO | IORESOURCE_MEM for NOTIFY, MEM for the rest */
 		if (type == VIRTIO_PCI_CAP_PCI_CFG ||
-		    (f->bar[bar].size && !f->bar[bar].io && f->bar[bar].addr)) {
+		    (f->bar[bar].size && f->bar[bar].addr &&
+		     (!f->bar[bar].io || type == VIRTIO_PCI_CAP_NOTIFY_CFG))) {
 			*ret_pos = pos;
 			return 0;
 		}
@@ -140,6 +142,7 @@ static int map_cap(struct vdrv *v, uint8_t pos, uint32_t minlen, uint32_t align,
 	r->off = off;
 	r->len = len < maxlen ? len : maxlen;
 	r->gpa = f->bar[bar].addr + off;
+	r->io = f->bar[bar].io;
 	return 0;
 }
 
@@ -460,7 +463,9 @@ static int find_vqs(struct vdrv *v, unsigned nvqs, uint16_t qsize)
 /* vp_notify(): the queue index, 16 bits, at the queue's notify address. */
 static int notify(struct vdrv *v, unsigned q)
 {
-	int ret = gd_mmio_write(v->d, v->vcpu, v->pci.notify_gpa[q], 2, q);
+	int ret = v->pci.notify.io
+			  ? gd_pio_write(v->d, v->vcpu, (uint16_t)v->pci.notify_gpa[q], 2, q)
+			  : gd_mmio_write(v->d, v->vcpu, v->pci.notify_gpa[q], 2, q);
 
 	return ret < 0 ? vdrv_fail(v, ret, "notify queue %u at 0x%" PRIx64 ": %s", q,
 				   v->pci.notify_gpa[q], strerror(-ret))

@@ -41,6 +41,7 @@ struct vdrv_pci_region {
 	uint8_t bar;
 	uint32_t off, len; /* inside the BAR */
 	uint64_t gpa;	   /* BAR address + off; 0 = absent */
+	bool io;	   /* in an I/O BAR: gpa is a port */
 };
 
 /* A VIRTIO shared memory region (virtio 1.2 §4.1.4.7, cfg_type 8, virtio_pci_cap64). */
