@@ -48,6 +48,8 @@
 
 GSource *vhu_watch(struct vhu_dev *v, GSource *s, GSourceFunc fn, gpointer data)
 {
+	/* No wake-up writes around each dispatch (common/util.h fd_source_new). */
+	g_source_set_can_recurse(s, TRUE);
 	g_source_set_callback(s, fn, data, NULL);
 	g_source_attach(s, v->ctx);
 	return s;
