@@ -14,8 +14,8 @@
  *           it (gd_irq_wait): xvdm vs the null server; then InterruptStatus/ACK lower it
  *   hop     a bare eventfd write -> the same kind of polling thread woken: the hop every
  *           relay is made of, printed for scale
- * Rounds interleave the set-ups (A B A B ..., the order swapped every round); each ratio is
- * taken within a round and the median over rounds printed.
+ * Each pair is interleaved request by request (x n x n ..., which goes first swapped every
+ * round); each ratio is taken within a round and the median over rounds printed.
  * Then, if valgrind is installed, a second xvdm runs under callgrind (collection toggled on
  * g_main_loop_run: start-up and teardown excluded) for N ioreqs: instructions per ioreq.
  * Then footprint and start-up: xvdm serving 1 and 8 virtio-mmio rng devices (no back-end
@@ -260,52 +260,53 @@ static double call_once(int call_fd, uint64_t base, unsigned irq, const char *wh
 	return (t1 - t0) * 1e6;
 }
 
-static double measure(int m, int n)
+static double measure_once(int m)
 {
-	double *lat = g_new(double, n), med;
-
-	for (int k = 0; k < n; k++) {
-		switch (m) {
-		case M_IOREQ_X:
-			lat[k] = ioreq_once(rng_base, mname[m]);
-			break;
-		case M_IOREQ_N:
-			lat[k] = ioreq_once(null_base, mname[m]);
-			break;
-		case M_KICK_X:
-			lat[k] = kick_once(blk_base, &w_kick_x, mname[m]);
-			break;
-		case M_KICK_N:
-			lat[k] = kick_once(null_base, &w_kick_n, mname[m]);
-			break;
-		case M_CALL_X:
-			lat[k] = call_once(fb_call, blk_base, IRQ_BLK, mname[m]);
-			break;
-		case M_CALL_N:
-			lat[k] = call_once(null_call, null_base, IRQ_NULL, mname[m]);
-			break;
-		default:
-			lat[k] = hop_once();
-		}
+	switch (m) {
+	case M_IOREQ_X:
+		return ioreq_once(rng_base, mname[m]);
+	case M_IOREQ_N:
+		return ioreq_once(null_base, mname[m]);
+	case M_KICK_X:
+		return kick_once(blk_base, &w_kick_x, mname[m]);
+	case M_KICK_N:
+		return kick_once(null_base, &w_kick_n, mname[m]);
+	case M_CALL_X:
+		return call_once(fb_call, blk_base, IRQ_BLK, mname[m]);
+	case M_CALL_N:
+		return call_once(null_call, null_base, IRQ_NULL, mname[m]);
+	default:
+		return hop_once();
 	}
-	med = median(lat, n);
-	g_free(lat);
-	return med;
 }
 
+/*
+ * One round: each pair (xvdm, null server) interleaved request by request (x n x n ..., the
+ * first of each pair swapped every round), so that both see the same moment of the host;
+ * then the bare hop. res[][r] is the median of each.
+ */
 static void run_round(int r, int n)
 {
-	/* pairs (xvdm, null), the order swapped every round; the hop between them */
-	static const int order[] = { M_IOREQ_X, M_IOREQ_N, M_HOP,   M_KICK_X,
-				     M_KICK_N,	M_CALL_X,  M_CALL_N };
+	double *a = g_new(double, n), *b = g_new(double, n);
 
-	for (unsigned i = 0; i < G_N_ELEMENTS(order); i++) {
-		int m = order[i];
-
-		if (r % 2 && m != M_HOP)
-			m = (m % 2 == 0) ? m + 1 : m - 1; /* X <-> N */
-		res[m][r] = measure(m, n);
+	for (int m = M_IOREQ_X; m < M_HOP; m += 2) {
+		for (int k = 0; k < n; k++) {
+			if ((k + r) % 2) {
+				a[k] = measure_once(m);
+				b[k] = measure_once(m + 1);
+			} else {
+				b[k] = measure_once(m + 1);
+				a[k] = measure_once(m);
+			}
+		}
+		res[m][r] = median(a, n);
+		res[m + 1][r] = median(b, n);
 	}
+	for (int k = 0; k < n; k++)
+		a[k] = measure_once(M_HOP);
+	res[M_HOP][r] = median(a, n);
+	g_free(a);
+	g_free(b);
 }
 
 /* --- callgrind: instructions per ioreq --- */
