@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Device specs from the command line and the config file:
- *   TYPE[,transport=mmio][,base=ADDR][,irq=N][,queue-size=N][,KEY=VALUE...]
+ *   TYPE[,transport=mmio][,base=ADDR][,irq=N][,queue-size=N][,notify=auto|kernel|xvdm]
+ *       [,KEY=VALUE...]
  *   TYPE,transport=pci[,slot=N][,queue-size=N][,KEY=VALUE...]
  * Trust boundary: the operator's input. Every number is range-checked and every
  * error names the spec and the key.
@@ -29,6 +30,24 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *ret)
 		return false;
 	*ret = v;
 	return true;
+}
+
+int vmm_notify_parse(const char *s, enum vmm_notify_mode *ret)
+{
+	static const char *const names[] = { "auto", "kernel", "xvdm" };
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
+		if (!strcmp(s, names[i])) {
+			*ret = (enum vmm_notify_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *vmm_notify_mode_name(enum vmm_notify_mode m)
+{
+	return m == VMM_NOTIFY_KERNEL ? "kernel" : m == VMM_NOTIFY_XVDM ? "xvdm" : "auto";
 }
 
 static bool set_key(struct vmm_devspec *s, const char *spec, const char *key, const char *val,
@@ -75,6 +94,13 @@ static bool set_key(struct vmm_devspec *s, const char *spec, const char *key, co
 		}
 		s->irq = n;
 		s->has_irq = true;
+	} else if (!strcmp(key, "notify")) {
+		if (vmm_notify_parse(val, &s->notify) < 0) {
+			g_set_error(error, VMM_ERROR, EINVAL,
+				    "device '%s': notify '%s' is not auto, kernel or xvdm", spec,
+				    val);
+			return false;
+		}
 	} else if (!strcmp(key, "queue-size")) {
 		if (!parse_u64(val, VDEV_QUEUE_SIZE_MAX, &n) || !is_pow2(n)) {
 			g_set_error(error, VMM_ERROR, EINVAL,
@@ -117,7 +143,7 @@ static bool check_opts(const struct vmm_devspec *s, const char *spec, GError **e
 				: g_strdup("none");
 		g_set_error(error, VMM_ERROR, EINVAL,
 			    "device '%s': unknown key '%s' (common keys: transport, base, irq, "
-			    "slot, queue-size; %s keys: %s)",
+			    "slot, queue-size, notify; %s keys: %s)",
 			    spec, key, s->type, known);
 		return false;
 	}
@@ -167,6 +193,13 @@ struct vmm_devspec *vmm_devspec_parse(const char *spec, GError **error)
 		g_set_error(error, VMM_ERROR, EINVAL,
 			    "device '%s': base= and irq= are for transport=mmio; a PCI device gets "
 			    "its BARs from the guest and its INTx from the guest's pci= settings",
+			    spec);
+		goto err;
+	}
+	if (s->transport == VMM_TRANSPORT_PCI && s->notify == VMM_NOTIFY_KERNEL) {
+		g_set_error(error, VMM_ERROR, EINVAL,
+			    "device '%s': notify=kernel needs transport=mmio (the kernel's "
+			    "ioeventfd matches virtio-mmio's QueueNotify only)",
 			    spec);
 		goto err;
 	}

@@ -24,6 +24,7 @@
 #include "devices/catalogue.h"
 #include "devices/vdev.h"
 #include "virtio-pci/vpci.h"
+#include "vmm/notify.h"
 #include "vmm/vmm.h"
 
 struct vmm_dev {
@@ -38,6 +39,7 @@ struct vmm_dev {
 	struct vdev *vdev;
 	struct vmmio mmio;
 	struct vpci_dev pci;
+	struct vmm_notify *notify; /* mmio: kicks and interrupts through the kernel, or NULL */
 };
 
 struct vmm_guest {
@@ -45,6 +47,7 @@ struct vmm_guest {
 	uint32_t domid;
 	struct xh_ioreq_handler handler;
 	struct xh_ioreq_server *srv;
+	struct xh_pevt *pevt; /* the kernel's ioeventfd/irqfd registrations (notify.h) */
 	struct gmem *mem;
 	GPtrArray *devs; /* struct vmm_dev * */
 	guint io_source;
@@ -372,7 +375,8 @@ static void dev_free(struct vmm_dev *d)
 		g_free(d->shm_gpa);
 		vmmio_fini(&d->mmio);
 	}
-	vdev_free(d->vdev);
+	vdev_free(d->vdev); /* its rings detach from the kernel path first */
+	vmm_notify_free(d->notify);
 	g_free(d->id);
 	g_free(d);
 }
@@ -578,6 +582,19 @@ static int add_mmio(struct vmm_guest *g, struct vmm_dev *d, const struct vmm_dev
 		vmmio_fini(&d->mmio);
 		return r;
 	}
+	r = vmm_notify_new(&g->v->notify_probe, spec->notify, d->vdev->name, g->srv, &g->pevt,
+			   &d->mmio, d->base, d->irq, &d->notify, error);
+	if (r < 0) {
+		for (unsigned i = 0; i < d->vdev->nshm; i++)
+			if (d->shm_gpa[i] != VMMIO_SHM_UNPLACED)
+				xh_ioreq_server_unmap_mmio(g->srv, d->shm_gpa[i],
+							   d->vdev->shm[i].size);
+		g_clear_pointer(&d->shm_gpa, g_free);
+		xh_ioreq_server_unmap_mmio(g->srv, d->base, d->size);
+		vmmio_fini(&d->mmio);
+		return r;
+	}
+	vdev_set_notify(d->vdev, vmm_notify_vdev(d->notify));
 	log_info("%s: %s on virtio-mmio at 0x%" PRIx64 ", SPI %u", d->vdev->name, spec->type,
 		 d->base, d->irq);
 	return 0;
@@ -689,6 +706,12 @@ void vmm_guest_free(struct vmm_guest *g)
 		return;
 	if (g->io_source)
 		g_source_remove(g->io_source);
+	/*
+	 * The kernel's registrations go before the server: its ioeventfd handler reads the
+	 * ioreq page we are about to unmap. The devices' later detaches find nothing left.
+	 */
+	xh_pevt_free(g->pevt);
+	g->pevt = NULL;
 	/* The server goes first: no ioreq may reach a device being freed. */
 	xh_ioreq_server_free(g->srv);
 	g->srv = NULL;

@@ -37,24 +37,6 @@ struct vmm_notify {
 	bool said_kernel, said_refused;
 };
 
-int vmm_notify_parse(const char *s, enum vmm_notify_mode *ret)
-{
-	static const char *const names[] = { "auto", "kernel", "xvdm" };
-
-	for (unsigned i = 0; i < G_N_ELEMENTS(names); i++) {
-		if (!strcmp(s, names[i])) {
-			*ret = (enum vmm_notify_mode)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-const char *vmm_notify_mode_name(enum vmm_notify_mode m)
-{
-	return m == VMM_NOTIFY_KERNEL ? "kernel" : m == VMM_NOTIFY_XVDM ? "xvdm" : "auto";
-}
-
 unsigned vmm_notify_caps(struct vmm_notify_probe *p)
 {
 	if (p->done)
@@ -65,11 +47,11 @@ unsigned vmm_notify_caps(struct vmm_notify_probe *p)
 	if (p->s.caps == XH_PEVT_ALL)
 		log_info("kernel notifications: the dom0 kernel offers privcmd ioeventfd and "
 			 "irqfd: virtio-mmio kicks and interrupts of vhost-user devices bypass "
-			 "xvdm (notify=auto)");
+			 "xvdm unless notify=xvdm");
 	else
 		log_info("kernel notifications: privcmd ioeventfd %s, irqfd %s: %s",
 			 xh_pevt_reason(p->s.ioeventfd_err), xh_pevt_reason(p->s.irqfd_err),
-			 p->s.caps ? "what is offered is used (notify=auto)"
+			 p->s.caps ? "notify=auto uses what is offered"
 				   : "xvdm relays kicks and interrupts");
 	return p->s.caps;
 }
@@ -184,6 +166,26 @@ int vmm_notify_new(struct vmm_notify_probe *p, enum vmm_notify_mode mode, const 
 	}
 	if (!caps)
 		return 0;
+	/*
+	 * The guest's privcmd handle now, while xvdm still has its privileges: in the libxl
+	 * mode the rings start after --runas and the restriction (vmm/dm.c).
+	 */
+	if (!*pevt) {
+		const char *path = p->privcmd_path ? p->privcmd_path : XH_PRIVCMD_PATH;
+		int r = xh_pevt_new(srv, path, pevt);
+
+		if (r < 0 && mode == VMM_NOTIFY_KERNEL) {
+			g_set_error(error, VMM_ERROR, -r, "%s: notify=kernel: cannot open %s: %s",
+				    name, path, g_strerror(-r));
+			return r;
+		}
+		if (r < 0) {
+			log_info("%s: cannot open %s for kernel notifications (%s): xvdm relays "
+				 "them",
+				 name, path, g_strerror(-r));
+			return 0;
+		}
+	}
 	v = g_new0(struct vmm_notify, 1);
 	v->n.ops = &notify_ops;
 	v->name = g_strdup(name);

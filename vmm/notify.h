@@ -14,25 +14,9 @@
 
 #include "devices/vdev.h"
 #include "virtio-mmio/vmmio.h"
+#include "vmm/vmm.h"
 #include "xen/privcmd-evt.h"
 
-enum vmm_notify_mode {
-	VMM_NOTIFY_AUTO,   /* the kernel path where the kernel offers it, else xvdm */
-	VMM_NOTIFY_KERNEL, /* the kernel path or an error */
-	VMM_NOTIFY_XVDM,   /* always relayed by xvdm (the behaviour before Linux 6.7) */
-};
-
-/* What the kernel offers: probed once per process (struct vmm), logged once. */
-struct vmm_notify_probe {
-	bool done;
-	struct xh_pevt_support s;
-	const char *privcmd_path;    /* NULL: XH_PRIVCMD_PATH */
-	const char *guest_type_path; /* NULL: XH_GUEST_TYPE_PATH */
-};
-
-/* "auto", "kernel", "xvdm": 0, or -EINVAL. */
-int vmm_notify_parse(const char *s, enum vmm_notify_mode *ret);
-const char *vmm_notify_mode_name(enum vmm_notify_mode m);
 /* XH_PEVT_* the kernel offers (probes on the first call). */
 unsigned vmm_notify_caps(struct vmm_notify_probe *p);
 

@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "virtio-mmio/vmmio.h"
+#include "xen/privcmd-evt.h"
 #include "xen/xh.h"
 
 #define VMM_ERROR vmm_error_quark()
@@ -26,15 +27,27 @@ enum vmm_transport {
 
 #define VMM_PCI_MAX_SLOTS 32
 
+/* notify= (vmm/notify.h): who carries a virtio-mmio device's kicks and interrupts. */
+enum vmm_notify_mode {
+	VMM_NOTIFY_AUTO,   /* the dom0 kernel where it offers privcmd ioeventfd/irqfd, else xvdm */
+	VMM_NOTIFY_KERNEL, /* the kernel, or the device is refused */
+	VMM_NOTIFY_XVDM,   /* always xvdm (the behaviour before Linux 6.7) */
+};
+
+/* "auto", "kernel", "xvdm": 0, or -EINVAL. */
+int vmm_notify_parse(const char *s, enum vmm_notify_mode *ret);
+const char *vmm_notify_mode_name(enum vmm_notify_mode m);
+
 struct vmm_devspec {
 	char *type;
 	enum vmm_transport transport;
 	bool has_base, has_irq, has_slot;
-	uint64_t base;	     /* mmio */
-	uint32_t irq;	     /* mmio */
-	uint8_t slot;	     /* pci: device number on bus 0 */
-	uint16_t queue_size; /* 0 = the type's default */
-	GHashTable *opts;    /* device-specific keys, checked by the catalogue */
+	uint64_t base;		     /* mmio */
+	uint32_t irq;		     /* mmio */
+	uint8_t slot;		     /* pci: device number on bus 0 */
+	uint16_t queue_size;	     /* 0 = the type's default */
+	enum vmm_notify_mode notify; /* mmio: notify=, default auto */
+	GHashTable *opts;	     /* device-specific keys, checked by the catalogue */
 };
 
 /* Parse a spec; the type and every option are checked. NULL with *error on failure. */
@@ -155,6 +168,14 @@ void vmm_guest_free(struct vmm_guest *g);
 
 /* ---- the program ---- */
 
+/* What the dom0 kernel offers for notify= (vmm/notify.c): probed once per process. */
+struct vmm_notify_probe {
+	bool done;
+	struct xh_pevt_support s;
+	const char *privcmd_path;    /* NULL: XH_PRIVCMD_PATH */
+	const char *guest_type_path; /* NULL: XH_GUEST_TYPE_PATH */
+};
+
 struct vmm {
 	struct xh_ctx *xen;
 	struct xh_xs *xs; /* NULL when xenstore is not reachable (command-line mode only) */
@@ -166,6 +187,7 @@ struct vmm {
 	GHashTable *tracked; /* domids whose xenstore node existed: reaped when it goes */
 	bool watch;
 	int exit_code;
+	struct vmm_notify_probe notify_probe;
 };
 
 struct vmm_guest *vmm_find_guest(struct vmm *v, uint32_t domid);

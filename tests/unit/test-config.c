@@ -24,6 +24,31 @@ static void spec_ok(void)
 	vmm_devspec_free(s);
 }
 
+/* notify= (README "Kernel notifications"): auto by default, kernel and xvdm by name. */
+static void spec_notify(void)
+{
+	static const struct {
+		const char *spec;
+		enum vmm_notify_mode mode;
+	} t[] = {
+		{ "rng", VMM_NOTIFY_AUTO },
+		{ "rng,notify=kernel", VMM_NOTIFY_KERNEL },
+		{ "rng,notify=xvdm", VMM_NOTIFY_XVDM },
+		{ "rng,notify=auto", VMM_NOTIFY_AUTO },
+		{ "rng,transport=pci,notify=xvdm", VMM_NOTIFY_XVDM },
+	};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(t); i++) {
+		g_autoptr(GError) err = NULL;
+		struct vmm_devspec *s = vmm_devspec_parse(t[i].spec, &err);
+
+		g_assert_no_error(err);
+		g_assert_cmpint(s->notify, ==, t[i].mode);
+		g_assert_cmpuint(g_hash_table_size(s->opts), ==, 0); /* a common key */
+		vmm_devspec_free(s);
+	}
+}
+
 static void spec_bad(gconstpointer data)
 {
 	const char *const *c = data; /* spec, expected fragment of the message */
@@ -58,6 +83,9 @@ static const char *const bad_specs[][2] = {
 	{ "rng,=1", "is not KEY=VALUE" },
 	{ "rng,foo=", "is not KEY=VALUE" },
 	{ "rng,foo=1", "unknown key 'foo'" },
+	{ "rng,notify=yes", "notify 'yes' is not auto, kernel or xvdm" },
+	{ "rng,notify=", "is not KEY=VALUE" },
+	{ "rng,transport=pci,notify=kernel", "notify=kernel needs transport=mmio" },
 };
 
 static struct vmm_config *load(const char *text, GError **err)
@@ -391,6 +419,7 @@ int main(int argc, char **argv)
 
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/spec/ok", spec_ok);
+	g_test_add_func("/config/spec/notify", spec_notify);
 	for (i = 0; i < G_N_ELEMENTS(bad_specs); i++) {
 		g_autofree char *p = g_strdup_printf("/config/spec/bad/%u", i);
 

@@ -149,14 +149,14 @@ static void test_kernel_both(void)
 	fx_up(&x, 0, 0);
 	g_assert_cmpint(mk(&x, VMM_NOTIFY_KERNEL, NULL), ==, 0);
 	g_assert_nonnull(x.n);
+	/* the guest's holder, made with the device (before any privilege is dropped) */
+	g_assert_nonnull(x.pevt);
+	g_assert_cmpuint(fk.restricted, ==, 7);
 	vn = vmm_notify_vdev(x.n);
 	drive_ok(&x);
 	g_assert_cmpuint(int_status(&x), ==, 0);
-	g_assert_null(x.pevt);
 	g_assert_cmpint(vn->ops->attach(vn, 0, x.kick[0], x.call[0], &took), ==, 0);
 	g_assert_cmpuint(took, ==, VDEV_NOTIFY_KICK | VDEV_NOTIFY_CALL);
-	g_assert_nonnull(x.pevt); /* the guest's holder, made on the first attach */
-	g_assert_cmpuint(fk.restricted, ==, 7);
 	g_assert_cmpint(vn->ops->attach(vn, 1, x.kick[1], x.call[1], &took), ==, 0);
 	g_assert_cmpint(fk.live, ==, 4);
 	g_assert_cmpuint(vmm_notify_kernel_kicks(x.n), ==, 2);
@@ -203,6 +203,21 @@ static void test_refused(void)
 	g_assert_cmpuint(int_status(&x), ==, 0); /* calls relayed: the register is xvdm's */
 	vn->ops->detach(vn, 0, x.kick[0], x.call[0]);
 	g_assert_cmpint(fk.live, ==, 0);
+	fx_down(&x);
+
+	/* the privcmd handle cannot be restricted: auto relays, kernel refuses the device */
+	fx_up(&x, 0, 0);
+	fk.restrict_errno = EACCES;
+	g_assert_cmpint(mk(&x, VMM_NOTIFY_AUTO, NULL), ==, 0);
+	g_assert_null(x.n);
+	g_assert_null(x.pevt);
+	{
+		GError *err = NULL;
+
+		g_assert_cmpint(mk(&x, VMM_NOTIFY_KERNEL, &err), ==, -EACCES);
+		g_assert_nonnull(strstr(err->message, "cannot open"));
+		g_error_free(err);
+	}
 	fx_down(&x);
 
 	/* kernel: the same refusal fails the attach and undoes the ioeventfd */
