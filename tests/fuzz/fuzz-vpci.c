@@ -2,12 +2,13 @@
 /*
  * libFuzzer target: random sequences of guest config-space and BAR accesses to a virtio-pci
  * host bridge with two devices (slot 0: a fake blk device with 3 MSI-X vectors; slot 1: a
- * fake device with two shared memory regions, no MSI-X), mixed with device and owner
- * events. After every step it checks:
+ * fake device with two shared memory regions, no MSI-X, and the port notify register in
+ * I/O BAR 0), mixed with device and owner events. After every step it checks:
  *   - the owner is asked to claim only ranges inside a window, outside ECAM, never two
  *     overlapping ranges, never a range twice; every unmap releases exactly a claimed
- *     range; a BAR is claimed iff the transport says it decodes, and then memory decoding
- *     is on and the BAR holds that address;
+ *     range; a BAR is claimed iff the transport says it decodes, and then memory (I/O for
+ *     the I/O BAR) decoding is on and the BAR holds that address; ports and memory are
+ *     separate spaces;
  *   - every config byte that is neither writable nor write-1-to-clear keeps its power-on
  *     value (ids, class, header type, pin, BAR flags, the capability chain, ...);
  *   - the INTx line equals ISR != 0 && MSI-X off && !INTx-disable && attached, set_intx never
@@ -24,9 +25,11 @@
  *   2: config access to a device, reg 1 byte (aligned down to the size), value 4 bytes
  *   3: BAR access to a device (c & 0x04: BAR 4, else BAR 2), offset 3 bytes, value 8 bytes
  *   4: MMIO access at window (c & 3: 32-bit, prefetchable, slot 0's BAR 2 address, ECAM)
- *      + offset 3 bytes, then a byte s (size {1,2,4,8}[s & 3], write when s & 4), value 8
+ *      + offset 3 bytes, then a byte s (size {1,2,4,8}[s & 3], write when s & 4), value 8;
+ *      with c & 0x10 a port access in the I/O window instead (offset mod its size)
  *   5: program a 64-bit BAR like Linux (low, then high): BAR c & 0x04 ? 4 : 2 of the device,
- *      address 8 bytes; c & 0x02: then turn memory decoding and bus mastering on
+ *      address 8 bytes; c & 0x02: then turn memory decoding and bus mastering on; c & 0x01:
+ *      BAR 0 instead, at a port of the I/O window, then only I/O decoding on
  *   6: event by the next byte b: b & 7 = 0 used buffer (queue b >> 3), 1 config change,
  *      2 device broken, 3 toggle bar_map failure, 4 PCI reset, 5 detach / re-attach at slot
  *      b >> 3, 6 toggle start failure, 7 toggle set_features failure; on the device
@@ -73,6 +76,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define MEM_SIZE  0x100000ULL
 #define PREF_BASE 0x100000000ULL
 #define PREF_SIZE 0x1000000ULL
+#define IO_BASE	  0x1000ULL
+#define IO_SIZE	  0x100ULL
 #define NDEV	  2
 
 struct claim {
@@ -143,11 +148,16 @@ static int h_bar_map(struct vpci_dev *p, unsigned bar, uint64_t addr, uint64_t s
 
 	CHECK(bar < VPCI_NUM_BARS && !fd->claims[bar].on && fd->attached);
 	CHECK(is_pow2(size) && !(addr & (size - 1)));
-	CHECK(inside(MEM_BASE, MEM_SIZE, addr, size) || inside(PREF_BASE, PREF_SIZE, addr, size));
-	CHECK(!overlaps(addr, size, ECAM_BASE, ECAM_SIZE));
+	if (vpci_bar_is_io(p, bar))
+		CHECK(bar == VPCI_PIO_BAR && inside(IO_BASE, IO_SIZE, addr, size));
+	else
+		CHECK(inside(MEM_BASE, MEM_SIZE, addr, size) ||
+		      inside(PREF_BASE, PREF_SIZE, addr, size));
+	CHECK(vpci_bar_is_io(p, bar) || !overlaps(addr, size, ECAM_BASE, ECAM_SIZE));
 	for (i = 0; i < NDEV; i++)
 		for (b = 0; b < VPCI_NUM_BARS; b++)
-			if (h->dev[i].claims[b].on)
+			if (h->dev[i].claims[b].on &&
+			    vpci_bar_is_io(&h->dev[i].p, b) == vpci_bar_is_io(p, bar))
 				CHECK(!overlaps(addr, size, h->dev[i].claims[b].addr,
 						h->dev[i].claims[b].size));
 	if (h->map_ret)
@@ -218,6 +228,8 @@ static uint64_t bar_addr(const struct vpci_dev *p, unsigned b)
 	uint64_t lo = (uint64_t)r[0] | r[1] << 8 | r[2] << 16 | (uint64_t)r[3] << 24;
 	uint64_t hi = (uint64_t)r[4] | r[5] << 8 | r[6] << 16 | (uint64_t)r[7] << 24;
 
+	if (p->bars[b].io)
+		return lo & 0xfffc;
 	return (lo & ~0xfULL) | hi << 32;
 }
 
@@ -255,7 +267,8 @@ NO_COVERAGE static void check_dev(struct fdev *fd)
 		CHECK(p->bars[i].mapped == fd->claims[i].on);
 		if (!p->bars[i].mapped)
 			continue;
-		CHECK(fd->attached && (cmd & PCI_COMMAND_MEMORY) && !p->bars[i].hi_pending);
+		CHECK(fd->attached && !p->bars[i].hi_pending &&
+		      (cmd & (p->bars[i].io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)));
 		CHECK(p->bars[i].map_addr == fd->claims[i].addr &&
 		      bar_addr(p, i) == fd->claims[i].addr);
 	}
@@ -374,6 +387,27 @@ static bool op_mmio(struct harness *h, struct input *in, uint8_t c)
 	if (!take(in, 3, &off) || !take(in, 1, &s))
 		return false;
 	size = sizes[s & 3];
+	if (c & 0x10) {
+		uint16_t port = (uint16_t)(IO_BASE + off % IO_SIZE);
+		struct vpci_dev *d = NULL;
+
+		if (size == 8)
+			size = 4;
+		if (s & 4) {
+			if (!take(in, 4, &v))
+				return false;
+			vpci_pio_write(&h->host, port, size, v & ones(size));
+			return true;
+		}
+		for (unsigned i = 0; i < NDEV; i++)
+			if (h->dev[i].claims[VPCI_PIO_BAR].on &&
+			    vpci_bar_is_io(&h->dev[i].p, VPCI_PIO_BAR) &&
+			    port - h->dev[i].claims[VPCI_PIO_BAR].addr <
+				    h->dev[i].claims[VPCI_PIO_BAR].size)
+				d = &h->dev[i].p;
+		check_read(vpci_pio_read(&h->host, port, size, &v), v, size, d ? 0 : ones(size));
+		return true;
+	}
 	base = (c & 3) == 2 ? bar_addr(&h->dev[0].p, VPCI_VIRTIO_BAR) : bases[(c & 3) % 3];
 	if (s & 4) {
 		if (!take(in, 8, &v))
@@ -397,6 +431,12 @@ static bool op_program_bar(struct harness *h, struct input *in, uint8_t c)
 
 	if (!take(in, 8, &addr))
 		return false;
+	if (c & 0x01) { /* the I/O BAR, then I/O decoding on */
+		vpci_ecam_write(&h->host, base | PCI_BASE_ADDRESS_0, 4,
+				(uint32_t)(IO_BASE + addr % IO_SIZE));
+		vpci_ecam_write(&h->host, base | PCI_COMMAND, 2, PCI_COMMAND_IO);
+		return true;
+	}
 	vpci_ecam_write(&h->host, base | reg, 4, (uint32_t)addr);
 	vpci_ecam_write(&h->host, base | (reg + 4), 4, addr >> 32);
 	if (c & 0x02)
@@ -501,7 +541,8 @@ static void dev_new(struct harness *h, unsigned i)
 		fd->f->cfg[b] = (uint8_t)b;
 	if (i && vdev_set_shm(&fd->f->vdev, shm, 2) < 0)
 		abort();
-	if (vpci_dev_init(&fd->p, &h_ops, &fd->f->vdev, i ? 0 : 3) < 0)
+	if (vpci_dev_init(&fd->p, &h_ops, &fd->f->vdev, i ? 0 : 3) < 0 ||
+	    (i && vpci_dev_set_pio_notify(&fd->p, true) < 0))
 		abort();
 	memcpy(fd->ro_snapshot, fd->p.cfg, VPCI_CFG_SIZE);
 	for (b = 0; b < VPCI_CFG_SIZE; b++)
@@ -518,6 +559,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.ecam = { ECAM_BASE, ECAM_SIZE },
 		.mem = { MEM_BASE, MEM_SIZE },
 		.pref = { PREF_BASE, PREF_SIZE },
+		.io = { IO_BASE, IO_SIZE },
 	};
 	struct input in = { data, size };
 	struct harness *h = calloc(1, sizeof(*h));

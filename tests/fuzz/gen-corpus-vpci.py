@@ -52,6 +52,15 @@ def program(dev, addr, enable=True, shm=False):
     return bytes([5 << 5 | dev << 4 | (4 if shm else 0) | (2 if enable else 0)]) + val(8, addr)
 
 
+def program_io(dev, port_off):
+    return bytes([5 << 5 | dev << 4 | 1]) + val(8, port_off)
+
+
+def port(off, size, write=False, v=0):
+    s = SIZES[size] | (4 if write else 0)
+    return bytes([4 << 5 | 0x10]) + val(3, off) + bytes([s]) + (val(4, v) if write else b'')
+
+
 def event(dev, b):
     return bytes([6 << 5 | dev << 4, b])
 
@@ -163,12 +172,22 @@ def bad_access():
     return s
 
 
+def port_notify():
+    # slot 1's I/O BAR 0 (the port notify register): sizing, placed, written, read, moved
+    s = sizing(1, 0x10) + program_io(1, 0x40) + port(0x40, 2, True, 0) + port(0x40, 2)
+    s += port(0x42, 2, True, 1) + port(0x40, 4, True, 1) + port(0x44, 1)
+    s += program_io(1, 0x80) + port(0x80, 2, True, 0) + cfg(1, COMMAND, 2, True, 0)
+    s += port(0x80, 2, True, 0) + event(1, 4) + port(0x80, 2)
+    return s
+
+
 SEEDS = {
     'probe-msix': probe_msix(),
     'probe-intx': probe_intx(),
     'bar-moves': bar_moves(),
     'pci-cfg-window': pci_cfg_window(),
     'bad-access': bad_access(),
+    'port-notify': port_notify(),
 }
 
 if __name__ == '__main__':
