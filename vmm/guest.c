@@ -182,7 +182,7 @@ static void pci_set_intx(struct vpci_dev *p, bool level)
 	struct vmm_dev *d = container_of(p, struct vmm_dev, pci);
 	struct vmm_guest *g = d->g;
 	unsigned line = vpci_intx_swizzle(d->slot, 1);
-	uint32_t spi = g->pci_cfg.irq_base + line;
+	uint32_t spi = vmm_pci_intx_spi(&g->pci_cfg, d->slot, 1);
 	bool was, now;
 	int r;
 

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "virtio-pci/vpci.h"
 #include "vmm/vmm.h"
 
 #define MiB (1ULL << 20)
@@ -269,5 +270,5 @@ int vmm_pci_config_parse(const char *spec, struct vmm_pci_config *c, GError **er
 /* The SPI of a slot's INTA on Arm: the standard swizzle over four consecutive SPIs. */
 uint32_t vmm_pci_intx_spi(const struct vmm_pci_config *c, unsigned slot, unsigned pin)
 {
-	return c->irq_base + (slot + pin - 1) % 4;
+	return c->irq_base + vpci_intx_swizzle(slot, pin);
 }
