@@ -664,15 +664,47 @@ unsigned vmm_guest_nr_devices(struct vmm_guest *g)
 	return g->devs->len;
 }
 
+struct guest_failed {
+	struct vmm *v;
+	uint32_t domid;
+};
+
+/*
+ * After a guest's event channel failed: without --watch its devices are released now
+ * (back-end sessions closed, ranges unclaimed), and a process left with no guest (--domid,
+ * libxl's device model) exits with status 1 instead of idling. With --watch the slots stay
+ * as they are: libxl's destroy handshake still finds its answer, the other guests go on.
+ */
+static gboolean guest_failed_idle(gpointer data)
+{
+	struct guest_failed *f = data;
+	struct vmm *v = f->v;
+
+	if (!v->watch && vmm_find_guest(v, f->domid)) {
+		vmm_remove_guest(v, f->domid);
+		if (g_hash_table_size(v->guests) == 0) {
+			log_msg("no guest left to serve: exiting with status 1");
+			v->exit_code = 1;
+			g_main_loop_quit(v->loop);
+		}
+	}
+	g_free(f);
+	return G_SOURCE_REMOVE;
+}
+
 static gboolean guest_io_ready(gint fd, GIOCondition cond, gpointer data)
 {
 	struct vmm_guest *g = data;
 	int r = xh_ioreq_server_dispatch(g->srv);
+	struct guest_failed *f;
 
 	if (r < 0) {
 		log_warn("dom%u: event channel failed (%s): no longer serving this guest", g->domid,
 			 g_strerror(-r));
 		g->io_source = 0;
+		f = g_new(struct guest_failed, 1);
+		*f = (struct guest_failed){ g->v, g->domid };
+		g_idle_add(guest_failed_idle, f);
 		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;

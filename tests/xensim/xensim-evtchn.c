@@ -192,10 +192,32 @@ static int take_ready(xenevtchn_handle *h, int timeout_ms)
 	return port;
 }
 
+/*
+ * XENSIM_EVTCHN_FAIL_AFTER=N: after N events, xenevtchn_pending fails with EFBIG, as a
+ * read of /dev/xen/evtchn does once its ring overflowed (Linux drivers/xen/evtchn.c).
+ */
+static bool fail_now(void)
+{
+	static long left = -2;
+	static bool failed;
+
+	if (left == -2) {
+		const char *e = getenv("XENSIM_EVTCHN_FAIL_AFTER");
+
+		left = e ? strtol(e, NULL, 10) : -1;
+	}
+	if (!failed && left >= 0 && left-- == 0)
+		failed = true; /* and stays failed, like the overflowed ring */
+	return failed;
+}
+
 xenevtchn_port_or_error_t xenevtchn_pending(xenevtchn_handle *xce)
 {
 	bool nonblock = fcntl(xce->epfd, F_GETFL) & O_NONBLOCK;
 	int ret;
+
+	if (fail_now())
+		return xsim_fail(-EFBIG);
 
 	do {
 		ret = take_ready(xce, nonblock ? 0 : -1);
