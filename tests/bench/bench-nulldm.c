@@ -13,13 +13,15 @@
  *          0x064 (InterruptACK): the SPI IRQ lowered (xendevicemodel_set_irq_level 0)
  *          anything else: ignored
  * and when CALL_FD (the back-end's call eventfd) becomes readable it drains it and raises
- * IRQ (set_irq_level 1). One poll() loop over the event channel and CALL_FD; per ioreq:
+ * IRQ (set_irq_level 1). Like any device model it calls set_irq_level only when the line
+ * changes: a call while the line is high (not yet acknowledged) costs no hypercall. One poll() loop over the event channel and CALL_FD; per ioreq:
  * xenevtchn_pending, _unmask, _notify, as any device model must. Exits on SIGTERM (the
  * default action: the simulated hypervisor drops its server with its connections).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,7 @@ int main(int argc, char **argv)
 	uint32_t domid;
 	ioservid_t id;
 	int kick_fd, call_fd;
+	bool level = false; /* the SPI as we last set it */
 	void *addr = NULL;
 
 	if (argc != 7) {
@@ -140,9 +143,11 @@ int main(int argc, char **argv)
 		if (pfd[1].revents & POLLIN) {
 			uint64_t n;
 
-			if (read(call_fd, &n, sizeof(n)) == sizeof(n) &&
-			    xendevicemodel_set_irq_level(dmod, domid, irq, 1) < 0)
-				return die("set_irq_level");
+			if (read(call_fd, &n, sizeof(n)) == sizeof(n) && !level) {
+				if (xendevicemodel_set_irq_level(dmod, domid, irq, 1) < 0)
+					return die("set_irq_level");
+				level = true;
+			}
 		}
 		if (!(pfd[0].revents & POLLIN))
 			continue;
@@ -164,9 +169,10 @@ int main(int argc, char **argv)
 			slot->data = req.size >= 4 ? MAGIC : MAGIC & ((1u << (8 * req.size)) - 1);
 		} else if (req.type == IOREQ_TYPE_COPY && req.addr - base == REG_NOTIFY) {
 			signal_fd(kick_fd);
-		} else if (req.type == IOREQ_TYPE_COPY && req.addr - base == REG_INTACK) {
+		} else if (req.type == IOREQ_TYPE_COPY && req.addr - base == REG_INTACK && level) {
 			if (xendevicemodel_set_irq_level(dmod, domid, irq, 0) < 0)
 				return die("set_irq_level");
+			level = false;
 		}
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		slot->state = STATE_IORESP_READY;
