@@ -19,6 +19,8 @@
 
 /* What one ioreq needs, looked up under the hv lock and used without it. */
 struct slot_ref {
+	struct xs_dom *d;
+	unsigned vcpu;
 	volatile ioreq_t *slot;
 	int g2dm;
 	int dm2g;
@@ -69,6 +71,8 @@ static int find_slot(struct xs_dom *d, unsigned vcpu, int server, const ioreq_t 
 	if (s && (io->count > 1 || io->data_is_ptr))
 		d->stats.strings++;
 	if (s) {
+		ref->d = d;
+		ref->vcpu = vcpu;
 		ref->slot = &s->page->vcpu_ioreq[vcpu];
 		ref->g2dm = s->ports[vcpu].g2dm;
 		ref->dm2g = s->ports[vcpu].dm2g;
@@ -145,6 +149,12 @@ static int send_wait(struct slot_ref *ref, ioreq_t *io, int timeout_ms)
 	/* smp_wmb(): the request is visible before the device model can see READY. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	slot->state = STATE_IOREQ_READY;
+	/*
+	 * The event reaches dom0: a privcmd ioeventfd handler of the dom0 kernel (hv-kevt.c)
+	 * may complete a QueueNotify itself. The device model is notified either way (the
+	 * handler shares the port's IRQ with /dev/xen/evtchn).
+	 */
+	hv_kevt_ioreq(ref->d->hv, ref->d, ref->server, ref->vcpu, slot, ref->dm2g);
 	if (write(ref->g2dm, &one, sizeof(one)) != sizeof(one))
 		return -errno;
 	return wait_response(ref, io, timeout_ms);

@@ -22,6 +22,9 @@ struct hv_conn {
 	int64_t restrict_domid; /* -1: unrestricted */
 	bool xs_dead;		/* xenstore handle after xentoolcore_restrict_all */
 	bool closed;
+	/* fds that came with the request being dispatched: an op takes one by setting -1 */
+	int req_fds[XSIM_MAX_FDS];
+	unsigned req_nfds;
 	/* xenstore */
 	int watch_efd; /* readable while events is not empty */
 	GQueue events; /* struct hv_watch_event * */
@@ -101,6 +104,7 @@ struct hv {
 	uint32_t next_local_port;
 	GArray *log; /* struct hv_event; path and value owned */
 	struct hv_xs *xs;
+	struct hv_kevt *kevt; /* the emulated dom0 kernel's privcmd eventfds (hv-kevt.c) */
 };
 
 /* A reply under construction (hv.c sends it after the lock is dropped). */
@@ -145,6 +149,25 @@ struct hv_server *hv_route_mmio(struct xs_dom *d, uint64_t addr, uint64_t len);
 struct hv_server *hv_route_pci(struct xs_dom *d, uint32_t sbdf);
 /* x86 port I/O: the server whose port ranges hold [port, port + len). */
 struct hv_server *hv_route_pio(struct xs_dom *d, uint64_t port, uint64_t len);
+
+/*
+ * hv-kevt.c: Linux >= 6.7's privcmd irqfd and ioeventfd, emulated as the dom0 kernel
+ * runs them (drivers/xen/privcmd.c), outside the device model's process.
+ */
+struct hv_kevt;
+hv_op_fn hv_op_privcmd_irqfd, hv_op_privcmd_ioeventfd;
+/*
+ * The vCPU's ioreq just became READY on server `server` of d: if an ioeventfd matches
+ * (a COPY write to its window's QueueNotify, its size, data & 0xffff == its queue), the
+ * kernel signals it and completes the ioreq (IORESP_READY + dm2g), and true is returned.
+ * The event still reaches the device model (a shared IRQ): it finds the slot not READY.
+ * Called without the hv lock.
+ */
+bool hv_kevt_ioreq(struct hv *hv, struct xs_dom *d, uint16_t server, unsigned vcpu,
+		   volatile ioreq_t *slot, int dm2g);
+/* Counters for tests: kicks signalled, ioreqs completed, interrupts raised. */
+void hv_kevt_stats(struct hv *hv, uint32_t domid, uint64_t *ret_kicks, uint64_t *ret_irqs);
+void hv_kevt_free(struct hv *hv);
 
 /* hv-xs.c (lock held unless noted) */
 enum hv_xs_opk {

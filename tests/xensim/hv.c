@@ -76,6 +76,8 @@ static hv_op_fn *const op_table[XSIM_OP_MAX] = {
 	[XSIM_OP_XS_TX_END] = hv_op_xs_tx_end,
 	[XSIM_OP_XS_INTRODUCED] = hv_op_xs_introduced,
 	[XSIM_OP_PRIVCMD_MAP] = hv_op_privcmd_map,
+	[XSIM_OP_PRIVCMD_IRQFD] = hv_op_privcmd_irqfd,
+	[XSIM_OP_PRIVCMD_IOEVENTFD] = hv_op_privcmd_ioeventfd,
 };
 
 /* The handle kind that may issue each op; 0 = any. */
@@ -89,7 +91,7 @@ static enum xsim_kind op_kind(uint32_t op)
 		return XSIM_KIND_EVTCHN;
 	if (op >= XSIM_OP_XS_OPEN && op <= XSIM_OP_XS_INTRODUCED)
 		return XSIM_KIND_XS;
-	if (op == XSIM_OP_PRIVCMD_MAP)
+	if (op >= XSIM_OP_PRIVCMD_MAP && op <= XSIM_OP_PRIVCMD_IOEVENTFD)
 		return XSIM_KIND_PRIVCMD;
 	return 0;
 }
@@ -166,7 +168,10 @@ static void send_reply(struct hv_conn *c, struct hv_reply *r)
 		fprintf(stderr, "hv: conn %u: send: %s\n", c->id, strerror(errno));
 }
 
-/* One request; <= 0 at EOF or on a malformed message. Any fds sent along are closed. */
+/*
+ * One request; <= 0 at EOF or on a malformed message. Fds sent along are kept in
+ * c->req_fds for the op (closed after it unless it took them).
+ */
 static ssize_t recv_req(struct hv_conn *c, char *buf)
 {
 	union {
@@ -190,13 +195,19 @@ static ssize_t recv_req(struct hv_conn *c, char *buf)
 				int fd;
 
 				memcpy(&fd, CMSG_DATA(ch) + i * sizeof(int), sizeof(fd));
-				close(fd);
+				if (n > 0 && c->req_nfds < XSIM_MAX_FDS)
+					c->req_fds[c->req_nfds++] = fd;
+				else
+					close(fd);
 			}
 		}
 	}
 	if (n <= 0)
 		return n;
 	if ((size_t)n < sizeof(struct xsim_req) || (mh.msg_flags & MSG_TRUNC)) {
+		for (unsigned i = 0; i < c->req_nfds; i++)
+			close(c->req_fds[i]);
+		c->req_nfds = 0;
 		fprintf(stderr, "hv: conn %u: malformed message (%zd bytes)\n", c->id, n);
 		return -1;
 	}
@@ -233,6 +244,10 @@ static void *conn_thread(void *arg)
 		dispatch(c, &req, buf + sizeof(req), &r);
 		pthread_cond_broadcast(&hv->cond);
 		pthread_mutex_unlock(&hv->lock);
+		for (unsigned i = 0; i < c->req_nfds; i++)
+			if (c->req_fds[i] >= 0)
+				close(c->req_fds[i]);
+		c->req_nfds = 0;
 		send_reply(c, &r);
 		for (unsigned i = 0; i < r.nfds; i++)
 			close(r.fds[i]);
@@ -366,6 +381,7 @@ void hv_free(struct hv *hv)
 		g_free(c);
 	}
 	g_ptr_array_free(hv->conns, TRUE);
+	hv_kevt_free(hv);
 	for (unsigned i = 0; i < hv->doms->len; i++)
 		dom_free(g_ptr_array_index(hv->doms, i));
 	g_ptr_array_free(hv->doms, TRUE);

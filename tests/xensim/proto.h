@@ -73,6 +73,10 @@ enum xsim_op {
 	/* privcmd (an emulated /dev/xen/privcmd fd) */
 	XSIM_OP_PRIVCMD_MAP, /* arg0 = first pfn, arg1 = pages, arg2 = caller pid
 				-> as XSIM_OP_FMEM_RAM */
+	/* Linux >= 6.7's privcmd eventfds (hv-kevt.c); the eventfd travels as fd 0 */
+	XSIM_OP_PRIVCMD_IRQFD,	   /* arg0 = flags, arg1 = irq, arg2 = level (set_irq_level) */
+	XSIM_OP_PRIVCMD_IOEVENTFD, /* id = server, arg0 = addr, arg1 = addr_len | vq << 32,
+				      arg2 = flags, arg3 = vcpus */
 	XSIM_OP_MAX,
 };
 

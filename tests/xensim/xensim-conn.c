@@ -125,15 +125,31 @@ void xsim_conn_close(struct xsim_conn *c)
 	pthread_mutex_destroy(&c->lock);
 }
 
-static int send_req(struct xsim_conn *c, struct xsim_req *req, const void *data, size_t len)
+static int send_req(struct xsim_conn *c, struct xsim_req *req, const void *data, size_t len,
+		    const int *fds, unsigned nfds)
 {
 	struct iovec iov[2] = { { req, sizeof(*req) }, { (void *)data, len } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	union {
+		char buf[CMSG_SPACE(XSIM_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct cmsghdr *ch;
 	ssize_t n;
 
-	if (len > XSIM_MSG_MAX - sizeof(*req))
+	if (len > XSIM_MSG_MAX - sizeof(*req) || nfds > XSIM_MAX_FDS)
 		return -E2BIG;
 	req->len = (uint32_t)len;
+	if (nfds) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(ch), fds, nfds * sizeof(int));
+	}
 	do {
 		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
@@ -189,13 +205,19 @@ static int recv_rsp(struct xsim_conn *c, struct xsim_reply *r)
 int xsim_call(struct xsim_conn *c, struct xsim_req *req, const void *data, size_t len,
 	      struct xsim_reply *r)
 {
+	return xsim_call_fds(c, req, data, len, NULL, 0, r);
+}
+
+int xsim_call_fds(struct xsim_conn *c, struct xsim_req *req, const void *data, size_t len,
+		  const int *fds, unsigned nfds, struct xsim_reply *r)
+{
 	int ret;
 
 	memset(r, 0, sizeof(*r));
 	for (unsigned i = 0; i < XSIM_MAX_FDS; i++)
 		r->fds[i] = -1;
 	pthread_mutex_lock(&c->lock);
-	ret = send_req(c, req, data, len);
+	ret = send_req(c, req, data, len, fds, nfds);
 	if (!ret)
 		ret = recv_rsp(c, r);
 	pthread_mutex_unlock(&c->lock);

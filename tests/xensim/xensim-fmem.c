@@ -28,7 +28,36 @@ struct xenforeignmemory_handle {
 struct xenforeignmemory_resource_handle {
 	void *addr;
 	unsigned long nr_frames;
+	uint32_t domid, type, id;
+	struct xenforeignmemory_resource_handle *next; /* the mapped resources (resources) */
 };
+
+/*
+ * Every mapped resource, for the emulated privcmd ioeventfd (xensim-kevt.c): the kernel
+ * finds the ioreq page by its address in the caller's mappings (find_vma).
+ */
+static pthread_mutex_t res_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xenforeignmemory_resource_handle *resources;
+
+int xsim_fmem_resource_at(const void *addr, uint32_t *ret_domid, uint32_t *ret_type,
+			  uint32_t *ret_id)
+{
+	int ret = -EFAULT;
+
+	pthread_mutex_lock(&res_lock);
+	for (struct xenforeignmemory_resource_handle *f = resources; f; f = f->next) {
+		if ((const char *)addr >= (const char *)f->addr &&
+		    (const char *)addr < (const char *)f->addr + f->nr_frames * XSIM_PAGE_SIZE) {
+			*ret_domid = f->domid;
+			*ret_type = f->type;
+			*ret_id = f->id;
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&res_lock);
+	return ret;
+}
 
 xenforeignmemory_handle *xenforeignmemory_open(struct xentoollog_logger *logger,
 					       unsigned open_flags)
@@ -207,6 +236,13 @@ xenforeignmemory_map_resource(xenforeignmemory_handle *fmem, domid_t domid, unsi
 	}
 	fres->addr = p;
 	fres->nr_frames = nr_frames;
+	fres->domid = domid;
+	fres->type = type;
+	fres->id = id;
+	pthread_mutex_lock(&res_lock);
+	fres->next = resources;
+	resources = fres;
+	pthread_mutex_unlock(&res_lock);
 	*paddr = p;
 	return fres;
 }
@@ -218,6 +254,14 @@ int xenforeignmemory_unmap_resource(xenforeignmemory_handle *fmem,
 
 	if (!fres)
 		return 0;
+	pthread_mutex_lock(&res_lock);
+	for (struct xenforeignmemory_resource_handle **pp = &resources; *pp; pp = &(*pp)->next) {
+		if (*pp == fres) {
+			*pp = fres->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&res_lock);
 	if (fres->addr)
 		ret = munmap(fres->addr, fres->nr_frames * XSIM_PAGE_SIZE);
 	free(fres);

@@ -18,8 +18,10 @@
  *    of consecutive frames in one mmap); a frame that is not gets err[i] = -EINVAL and
  *    stays inaccessible; err[] is written only if some frame failed; the call returns 0.
  *    The hypervisor logs each batch (HV_EV_PRIVCMD_MAP, with the caller's pid).
- *    IOCTL_PRIVCMD_RESTRICT is kept per fd, as Linux keeps it per open file. Other
- *    privcmd ioctls fail with ENOSYS and a "not simulated" line.
+ *    IOCTL_PRIVCMD_RESTRICT is kept per fd, as Linux keeps it per open file.
+ *    IOCTL_PRIVCMD_IRQFD/IOEVENTFD go to xensim-kevt.c (ENOTTY unless
+ *    XENSIM_PRIVCMD_EVENTFD=1). Other privcmd ioctls fail with ENOSYS and a "not
+ *    simulated" line.
  *  - munmap() forgets the areas it touches (a partial unmap forgets the whole area).
  *
  * Differences from Linux: touching an unmapped page of an area is SIGSEGV, not SIGBUS;
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "tests/backends/privcmd-abi.h"
+#include "xen/privcmd-evt-abi.h"
 #include "tests/xensim/xensim.h"
 
 #define PAGE 4096ULL
@@ -461,6 +464,8 @@ int ioctl(int fd, unsigned long req, ...)
 		ret = mmapbatch(fd, arg);
 	} else if (req == IOCTL_PRIVCMD_RESTRICT) {
 		ret = restrict_fd(fd, arg);
+	} else if (req == XH_IOCTL_PRIVCMD_IRQFD || req == XH_IOCTL_PRIVCMD_IOEVENTFD) {
+		ret = xsim_kevt_ioctl(fd, req, arg); /* xensim-kevt.c */
 	} else {
 		fprintf(stderr, "xensim: privcmd ioctl 0x%lx is not simulated\n", req);
 		ret = -ENOSYS;

@@ -45,11 +45,23 @@ int xsim_conn_open_named(struct xsim_conn *c, enum xsim_kind kind, const char *n
  */
 int xsim_call(struct xsim_conn *c, struct xsim_req *req, const void *data, size_t len,
 	      struct xsim_reply *ret);
+/* The same, sending fds along (SCM_RIGHTS; the simulator gets its own copies). */
+int xsim_call_fds(struct xsim_conn *c, struct xsim_req *req, const void *data, size_t len,
+		  const int *fds, unsigned nfds, struct xsim_reply *ret);
 void xsim_reply_fini(struct xsim_reply *r);
 
 /* Shorthand: a call without data whose reply carries nothing but values. */
 int xsim_simple(struct xsim_conn *c, uint32_t op, uint32_t domid, uint32_t id, uint64_t a0,
 		uint64_t a1, uint64_t a2, uint64_t a3, uint64_t *ret_val0);
+
+/* xensim-fmem.c: the mapped resource holding addr (domain, type, id), or -EFAULT. */
+int xsim_fmem_resource_at(const void *addr, uint32_t *ret_domid, uint32_t *ret_type,
+			  uint32_t *ret_id);
+/*
+ * xensim-kevt.c: IOCTL_PRIVCMD_IRQFD / IOEVENTFD on an emulated privcmd fd (the ioctl
+ * number is one of the two). 0 or -errno.
+ */
+int xsim_kevt_ioctl(int fd, unsigned long req, void *arg);
 
 /* Sets errno from a negative return and returns -1; for the int-returning API. */
 int xsim_fail(int neg_errno);
