@@ -91,7 +91,7 @@ static const char *const mname[M_N] = {
 
 static int rounds = -1, reqs = -1, cg_reqs = -1;
 static gboolean quick, no_callgrind;
-static char *opt_xvdm, *opt_lib, *opt_nulldm, *opt_smaps;
+static char *opt_xvdm, *opt_lib, *opt_nulldm, *opt_smaps, *opt_cg_keep;
 
 static struct sim sim;
 static struct xs_dom *dom, *dom_fp;
@@ -392,6 +392,13 @@ static void run_callgrind(void)
 	st = sim_aux_stop(&sim, pid, SIGTERM, 30000);
 	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm under callgrind: %s",
 		  sim_status_str(st));
+	if (opt_cg_keep) {
+		g_autofree char *text = NULL;
+		gsize len = 0;
+
+		if (g_file_get_contents(out, &text, &len, NULL))
+			g_file_set_contents(opt_cg_keep, text, (gssize)len, NULL);
+	}
 	total = annotate_ir(out, NULL, &f1);
 	disp = annotate_ir(out, "xh_ioreq_server_dispatch", &f2);
 	pend = annotate_ir(out, "xenevtchn_pending", &f3);
@@ -593,6 +600,8 @@ static GOptionEntry entries[] = {
 	{ "xvdm", 0, 0, G_OPTION_ARG_FILENAME, &opt_xvdm, "xvdm binary", "PATH" },
 	{ "libxensim", 0, 0, G_OPTION_ARG_FILENAME, &opt_lib, "libxensim.so", "PATH" },
 	{ "nulldm", 0, 0, G_OPTION_ARG_FILENAME, &opt_nulldm, "bench-nulldm", "PATH" },
+	{ "callgrind-keep", 0, 0, G_OPTION_ARG_FILENAME, &opt_cg_keep,
+	  "keep callgrind's output in FILE (callgrind_annotate FILE)", "FILE" },
 	{ "smaps", 0, 0, G_OPTION_ARG_FILENAME, &opt_smaps,
 	  "save /proc/PID/smaps of the footprint runs once ready in FILE.1 and FILE.8", "FILE" },
 	{ NULL },
