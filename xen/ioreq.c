@@ -25,6 +25,12 @@
 
 #define IOREQ_PAGE_SIZE 4096
 #define MAX_VCPUS	(IOREQ_PAGE_SIZE / sizeof(ioreq_t))
+/*
+ * How long to wait for a slot another party holds: the kernel's ioeventfd handler takes
+ * well under a microsecond in hard-IRQ context; the bound only keeps a broken peer from
+ * stopping the loop for good.
+ */
+#define INPROCESS_WAIT_US 100000
 
 _Static_assert(sizeof(ioreq_t) == 32, "ioreq_t is 32 bytes (FACTS 22)");
 
@@ -298,6 +304,14 @@ const struct xh_ioreq_stats *xh_ioreq_server_stats(struct xh_ioreq_server *s)
 	return &s->stats;
 }
 
+static void wait_inprocess(volatile ioreq_t *slot)
+{
+	gint64 end = g_get_monotonic_time() + INPROCESS_WAIT_US;
+
+	while (slot->state == STATE_IOREQ_INPROCESS && g_get_monotonic_time() < end)
+		;
+}
+
 int xh_ioreq_server_dispatch(struct xh_ioreq_server *s)
 {
 	xenevtchn_port_or_error_t port = xenevtchn_pending(s->xce);
@@ -316,6 +330,15 @@ int xh_ioreq_server_dispatch(struct xh_ioreq_server *s)
 		return 0;
 	}
 	slot = &s->page->vcpu_ioreq[v];
+	/*
+	 * We complete every request before returning, so INPROCESS here is someone else's:
+	 * the dom0 kernel's privcmd ioeventfd handler (privcmd-evt.c) holds the slot while it
+	 * matches it against its QueueNotify registrations, and puts a request it does not
+	 * take back to READY. Giving up now would leave that request unserved (the event is
+	 * consumed): wait for the handler, which runs under a spinlock, with a bound.
+	 */
+	if (slot->state == STATE_IOREQ_INPROCESS)
+		wait_inprocess(slot);
 	if (slot->state != STATE_IOREQ_READY) {
 		s->stats.spurious++;
 		return 0;

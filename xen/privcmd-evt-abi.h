@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The privcmd irqfd and ioeventfd ioctls of Linux >= 6.7 (include/uapi/xen/privcmd.h,
- * drivers/xen/privcmd.c, CONFIG_XEN_PRIVCMD_EVENTFD), private to xen/. Debian 12's
+ * The privcmd irqfd (Linux >= 6.6) and ioeventfd (>= 6.7) ioctls
+ * (include/uapi/xen/privcmd.h, drivers/xen/privcmd.c, CONFIG_XEN_PRIVCMD_EVENTFD, which
+ * 6.6 called CONFIG_XEN_PRIVCMD_IRQFD), private to xen/. Debian 12's
  * linux-libc-dev (6.1) does not have them, so the layout is restated here and checked
  * byte by byte against the kernel's in tests/unit/test-privcmd-evt.c. Both structs are
  * architecture independent (u64 user pointers, explicit padding): 24 and 48 bytes on
- * every ABI. Numbers: _IOW('P', 8 / 9, struct) as in the released kernels; 6.7-rc1 had
- * _IOC(_IOC_NONE, ...) and pointer fields for a few weeks, which no release shipped.
+ * every ABI. Numbers: _IOW('P', 8 / 9, struct) as in current kernels. The first postings
+ * used _IOC(_IOC_NONE, ...) and pointer fields; a kernel with that number answers the
+ * probe with ENOTTY and is treated as lacking the feature.
  */
 #pragma once
 

@@ -95,7 +95,7 @@ int xh_pevt_errno_offered(int err)
 	/*
 	 * The probe deassigns eventfd -1: a kernel that has the ioctl gets as far as
 	 * eventfd_ctx_fdget() and answers EBADF. Everything else means "not usable":
-	 * ENOTTY (no such ioctl: < 6.7), EOPNOTSUPP (CONFIG_XEN_PRIVCMD_EVENTFD=n),
+	 * ENOTTY (no such ioctl: irqfd < 6.6, ioeventfd < 6.7), EOPNOTSUPP (configured out),
 	 * EINVAL/ENOSYS (older privcmd defaults, other drivers), EPERM/EACCES (a
 	 * restriction or an LSM said no).
 	 */
@@ -108,9 +108,11 @@ const char *xh_pevt_reason(int neg_err)
 	case 0:
 		return "offered";
 	case ENOTTY:
-		return "the kernel has no such privcmd ioctl (Linux < 6.7)";
+		return "the kernel has no such privcmd ioctl (irqfd came with Linux 6.6, ioeventfd "
+		       "with 6.7)";
 	case EOPNOTSUPP:
-		return "the kernel was built without CONFIG_XEN_PRIVCMD_EVENTFD";
+		return "the kernel was built without CONFIG_XEN_PRIVCMD_EVENTFD (6.6: "
+		       "CONFIG_XEN_PRIVCMD_IRQFD)";
 	case ENOENT:
 	case ENODEV:
 	case ENXIO:

@@ -6,8 +6,9 @@
  * neither crosses xvdm. Only virtio-mmio QueueNotify is matched by the kernel, and only
  * set_irq_level (Arm SPIs) is issued here.
  *
- * xh_pevt_probe() says whether the running kernel has them (once per process; Debian's
- * 6.1 has neither ioctl, its 6.12 has them without CONFIG_XEN_PRIVCMD_EVENTFD). A
+ * xh_pevt_probe() says whether the running kernel has them (once per process; irqfd came
+ * with Linux 6.6, ioeventfd with 6.7; Debian's 6.1 has neither ioctl, its 6.12 has them
+ * without CONFIG_XEN_PRIVCMD_EVENTFD). A
  * struct xh_pevt holds one guest's registrations on a privcmd fd restricted to that
  * guest; every registration keeps a duplicate of its eventfd, so it can always be
  * deassigned, and xh_pevt_free() deassigns whatever is left. It must go before the
@@ -40,7 +41,7 @@ struct xh_pevt_support {
 
 /*
  * Probe by deassigning eventfd -1 (nothing is ever registered by a probe): a kernel
- * with the ioctl answers EBADF; one without it ENOTTY (< 6.7, Debian's 6.1) or
+ * with the ioctl answers EBADF; one without it ENOTTY (Debian's 6.1) or
  * EOPNOTSUPP (CONFIG_XEN_PRIVCMD_EVENTFD=n, Debian's 6.12). The kernel's ioeventfd
  * reads the ioreq page through the privcmd mapping's page array, which only an
  * auto-translated dom0 has (Arm, x86 PVH): where `guest_type_path`

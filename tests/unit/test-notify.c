@@ -111,7 +111,7 @@ static void test_absent(void)
 		g_assert_nonnull(err);
 		g_assert_nonnull(strstr(err->message, "notify=kernel"));
 		g_assert_nonnull(strstr(err->message, errs[i] == ENOTTY
-							      ? "Linux < 6.7"
+							      ? "Linux 6.6"
 							      : "CONFIG_XEN_PRIVCMD_EVENTFD"));
 		g_error_free(err);
 		g_assert_cmpuint(fk.ncalls, ==, 2);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xen/privcmd-evt.c: the privcmd irqfd/ioeventfd ABI byte for byte (Linux
- * include/uapi/xen/privcmd.h since 6.7), the probe's reading of each errno, and one
+ * include/uapi/xen/privcmd.h: irqfd since 6.6, ioeventfd since 6.7), the probe's reading of each errno, and one
  * guest's registrations, against the fake kernel of tests/support/fake-privcmd.h (this
  * binary defines ioctl(); a temporary file stands in for /dev/xen/privcmd; the ioreq
  * server's two accessors are faked too, so no hypervisor is needed).
@@ -118,7 +118,7 @@ static void abi_ioeventfd_layout(void)
 static void probe_errno_table(void)
 {
 	g_assert_true(xh_pevt_errno_offered(EBADF));
-	/* < 6.7 (Debian 12's 6.1): no such ioctl */
+	/* before 6.6/6.7 (Debian 12's 6.1): no such ioctl */
 	g_assert_false(xh_pevt_errno_offered(ENOTTY));
 	/* 6.7+ without CONFIG_XEN_PRIVCMD_EVENTFD (Debian 13's 6.12) */
 	g_assert_false(xh_pevt_errno_offered(EOPNOTSUPP));
@@ -162,7 +162,7 @@ static void probe_cases(void)
 		int irq, ioe;
 		unsigned caps;
 	} t[] = {
-		{ EBADF, EBADF, XH_PEVT_ALL },	     /* 6.8+ with the option */
+		{ EBADF, EBADF, XH_PEVT_ALL },	     /* 6.7+ with the option */
 		{ ENOTTY, ENOTTY, 0 },		     /* 6.1 */
 		{ EOPNOTSUPP, EOPNOTSUPP, 0 },	     /* 6.12 without the option */
 		{ EBADF, ENOTTY, XH_PEVT_IRQFD },    /* irqfd only */

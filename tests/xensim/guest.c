@@ -150,12 +150,12 @@ static int send_wait(struct slot_ref *ref, ioreq_t *io, int timeout_ms)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	slot->state = STATE_IOREQ_READY;
 	/*
-	 * The event reaches dom0: a privcmd ioeventfd handler of the dom0 kernel (hv-kevt.c)
-	 * may complete a QueueNotify itself. The device model is notified either way (the
-	 * handler shares the port's IRQ with /dev/xen/evtchn).
+	 * The event reaches dom0. Where the dom0 kernel has a privcmd ioeventfd handler on the
+	 * port (hv-kevt.c), it delivers the event and may complete a QueueNotify itself.
 	 */
-	hv_kevt_ioreq(ref->d->hv, ref->d, ref->server, ref->vcpu, slot, ref->dm2g);
-	if (write(ref->g2dm, &one, sizeof(one)) != sizeof(one))
+	if (!hv_kevt_ioreq(ref->d->hv, ref->d, ref->server, ref->vcpu, slot, ref->g2dm,
+			   ref->dm2g) &&
+	    write(ref->g2dm, &one, sizeof(one)) != sizeof(one))
 		return -errno;
 	return wait_response(ref, io, timeout_ms);
 }

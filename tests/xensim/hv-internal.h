@@ -157,14 +157,22 @@ struct hv_server *hv_route_pio(struct xs_dom *d, uint64_t port, uint64_t len);
 struct hv_kevt;
 hv_op_fn hv_op_privcmd_irqfd, hv_op_privcmd_ioeventfd;
 /*
- * The vCPU's ioreq just became READY on server `server` of d: if an ioeventfd matches
- * (a COPY write to its window's QueueNotify, its size, data & 0xffff == its queue), the
- * kernel signals it and completes the ioreq (IORESP_READY + dm2g), and true is returned.
- * The event still reaches the device model (a shared IRQ): it finds the slot not READY.
- * Called without the hv lock.
+ * The vCPU's ioreq just became READY on server `server` of d. If the kernel has an
+ * ioeventfd handler on that server's ports, it runs here and delivers the event to the
+ * device model (g2dm; the handler shares the port's IRQ with /dev/xen/evtchn), and true is
+ * returned; else false and the caller notifies. A matching QueueNotify (a COPY write at a
+ * window's base + 0x50, its size, data & 0xffff == its queue) signals the eventfd and is
+ * completed first (IORESP_READY + dm2g): the device model finds the slot not READY. Other
+ * writes are held INPROCESS for the hold time after the event, then put back to READY,
+ * as ioeventfd_interrupt() does while it matches. Called without the hv lock.
  */
 bool hv_kevt_ioreq(struct hv *hv, struct xs_dom *d, uint16_t server, unsigned vcpu,
-		   volatile ioreq_t *slot, int dm2g);
+		   volatile ioreq_t *slot, int g2dm, int dm2g);
+/*
+ * How long the emulated handler holds a write it does not take (default 0; the real one
+ * takes well under a microsecond): long enough that the device model sees INPROCESS.
+ */
+void hv_kevt_set_hold_us(struct hv *hv, unsigned us);
 /* Counters for tests: kicks signalled, ioreqs completed, interrupts raised. */
 void hv_kevt_stats(struct hv *hv, uint32_t domid, uint64_t *ret_kicks, uint64_t *ret_irqs);
 void hv_kevt_free(struct hv *hv);

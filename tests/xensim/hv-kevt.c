@@ -10,6 +10,9 @@
  *    (IORESP_READY, then the dm->guest notification), as ioeventfd_interrupt() does. The
  *    device model is still notified: the real handler shares the port's IRQ with
  *    /dev/xen/evtchn, so the device model wakes and finds the slot no longer READY.
+ *    Any other write is held INPROCESS while the handler "matches" and put back to READY,
+ *    after the device model was notified (the real handlers run in that order); with
+ *    hv_kevt_set_hold_us() the hold is long enough for the device model to see it.
  *    Assign checks as privcmd_ioeventfd_assign(): addr_len 1/2/4/8, no wrap, 1..4096
  *    vCPUs, EBUSY for an eventfd already registered on the server, EINVAL when the vCPU
  *    count differs from the server's other registrations; deassign ENODEV if absent.
@@ -68,6 +71,7 @@ struct hv_kevt {
 	int epfd, stop_efd;
 	pthread_t thread;
 	bool running;
+	unsigned hold_us; /* a write the handler does not take stays INPROCESS this long */
 };
 
 static bool same_file(int a, int b)
@@ -284,36 +288,61 @@ void hv_op_privcmd_ioeventfd(struct hv_conn *c, const struct xsim_req *req, cons
 }
 
 bool hv_kevt_ioreq(struct hv *hv, struct xs_dom *d, uint16_t server, unsigned vcpu,
-		   volatile ioreq_t *slot, int dm2g)
+		   volatile ioreq_t *slot, int g2dm, int dm2g)
 {
 	struct hv_kevt *k = __atomic_load_n(&hv->kevt, __ATOMIC_ACQUIRE);
+	bool bound = false, hit = false, write_req;
 	uint64_t one = 1;
-	bool hit = false;
+	unsigned hold;
 
-	if (!k || slot->state != STATE_IOREQ_READY || slot->type != IOREQ_TYPE_COPY ||
-	    slot->dir != IOREQ_WRITE)
+	if (!k)
 		return false;
+	write_req = slot->state == STATE_IOREQ_READY && slot->type == IOREQ_TYPE_COPY &&
+		    slot->dir == IOREQ_WRITE;
 	pthread_mutex_lock(&k->lock);
+	hold = k->hold_us;
 	for (unsigned i = 0; i < k->ioe->len && !hit; i++) {
 		const struct kioe *e = &g_array_index(k->ioe, struct kioe, i);
 
 		if (e->domid != d->domid || e->server != server || vcpu >= e->vcpus)
 			continue;
-		if (slot->addr == e->addr + VIRTIO_MMIO_QUEUE_NOTIFY && slot->size == e->len &&
-		    (slot->data & 0xffff) == e->vq) {
+		bound = true; /* the kernel's handler is on this server's ports */
+		if (write_req && slot->addr == e->addr + VIRTIO_MMIO_QUEUE_NOTIFY &&
+		    slot->size == e->len && (slot->data & 0xffff) == e->vq)
 			hit = write(e->fd, &one, sizeof(one)) == sizeof(one);
-		}
 	}
+	if (bound && write_req && !hit)
+		slot->state = STATE_IOREQ_INPROCESS; /* the handler holds it while matching */
 	pthread_mutex_unlock(&k->lock);
-	if (!hit)
+	if (!bound)
 		return false;
-	/* The kernel completes it: state after the (absent) data, then the notification. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	slot->state = STATE_IORESP_READY;
+	if (hit) {
+		/* completed by the kernel: the state, then its notification */
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		slot->state = STATE_IORESP_READY;
+		pthread_mutex_lock(&hv->lock);
+		count_of(k, d->domid)->kicks++;
+		pthread_mutex_unlock(&hv->lock);
+		if (write(dm2g, &one, sizeof(one)) != sizeof(one))
+			return false;
+	}
+	/* /dev/xen/evtchn's handler: the device model wakes in any case */
+	if (write(g2dm, &one, sizeof(one)) != sizeof(one))
+		return false;
+	if (write_req && !hit) {
+		if (hold)
+			usleep(hold);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		slot->state = STATE_IOREQ_READY; /* not ours: back for the device model */
+	}
+	return true;
+}
+
+void hv_kevt_set_hold_us(struct hv *hv, unsigned us)
+{
 	pthread_mutex_lock(&hv->lock);
-	count_of(k, d->domid)->kicks++;
+	kevt(hv)->hold_us = us;
 	pthread_mutex_unlock(&hv->lock);
-	return write(dm2g, &one, sizeof(one)) == sizeof(one);
 }
 
 void hv_kevt_stats(struct hv *hv, uint32_t domid, uint64_t *ret_kicks, uint64_t *ret_irqs)

@@ -6,6 +6,8 @@
  * serves vhost-user-blk in xen-mmap mode with notify=kernel against vhub-blk:
  *  1. the blk data checks pass, every request's QueueNotify signalled by the kernel
  *     (the kernel's kick count covers every request) and the interrupts raised by it;
+ *     every other register write is held INPROCESS by the emulated handler for 200 us
+ *     after xvdm is woken, as the real one holds it while matching: xvdm waits for it;
  *  2. with xvdm stopped (SIGSTOP) a request still reaches the back-end and completes:
  *     the QueueNotify ioreq is completed without xvdm, vhub-blk writes the status byte,
  *     and the SPI gets an edge; only reading InterruptStatus then needs xvdm (SIGCONT),
@@ -112,7 +114,12 @@ int main(int argc, char **argv)
 	sim_spawn(&sim, (const char *const[]){ "--domid", "1", "--device", spec, NULL });
 	sim_wait_served(&sim, d, base, 10000);
 
-	/* 1: the data path, notifications through the kernel */
+	/*
+	 * 1: the data path, notifications through the kernel. Every write the kernel's handler
+	 * does not take stays INPROCESS for 200 us after xvdm was woken: xvdm must wait for it
+	 * rather than drop the request (the vCPU would hang).
+	 */
+	hv_kevt_set_hold_us(sim.hv, 200);
 	ret = vblk_probe(&b, d, 0, base, IRQ, QSIZE);
 	SIM_CHECK(&sim, !ret, "probe: %s", strerror(-ret));
 	SIM_CHECK(&sim, !blk_check_init(&c, &b, image, 7, 0), "%s", c.what);
