@@ -122,6 +122,8 @@ struct setup {
 	unsigned segs;		     /* data segments of a sequential request */
 	double rt[MAX_ROUNDS];	     /* µs, median of 4 KiB random reads at depth 1 */
 	double mibs[NW][MAX_ROUNDS]; /* MiB/s */
+	uint64_t null_irqs;	     /* interrupts handled under null exits */
+	double irqs[NW][MAX_ROUNDS]; /* interrupts handled per request */
 };
 
 static struct setup setups[] = {
@@ -329,6 +331,7 @@ static int complete(struct setup *s, struct vblk_req **r)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (used_pending(s))
 			continue;
+		s->null_irqs++;
 		if ((ret = gd_irq_wait(dom, s->irq, &s->edges, TIMEOUT_MS)) < 0 ||
 		    (ret = gd_mmio_read(dom, 0, s->mmio + VIRTIO_MMIO_INTERRUPT_STATUS, 4, &isr)) <
 			    0 ||
@@ -621,6 +624,22 @@ static void report(int n, double secs, double host_busy, double others_busy, con
 		       "(%.2f µs, measured; left in the baselines, in xvdm's favour)\n",
 		       dummy_us);
 	}
+	printf("\ninterrupts the guest handled per request (SPI, InterruptStatus, InterruptACK: "
+	       "three exits each; median over rounds):\n");
+	printf("%-26s", "config");
+	for (int w = 0; w < NW; w++)
+		printf(" | %14s", work[w].name);
+	printf("\n");
+	for (int i = 0; i < NSETUPS; i++) {
+		struct setup *s = &setups[i];
+
+		if (!s->on || (!s->mem && !s->null_exits))
+			continue;
+		printf("%-26s", s->name);
+		for (int w = 0; w < NW; w++)
+			printf(" | %14.2f", median(s->irqs[w], n));
+		printf("\n");
+	}
 	printf("\nspread across rounds (min .. max):\n");
 	for (int i = 0; i < NSETUPS; i++) {
 		struct setup *s = &setups[i];
@@ -699,8 +718,11 @@ static void run_round(int r, int rt_n, int seq_n)
 
 			if (!s->on)
 				continue;
-			s->mibs[w][r] = run_work(s, &work[w], work[w].random ? rt_n : seq_n,
-						 w == W_RR1 ? &s->rt[r] : NULL);
+			int nreq = work[w].random ? rt_n : seq_n;
+			uint64_t irq0 = s->b.v.interrupts + s->null_irqs;
+
+			s->mibs[w][r] = run_work(s, &work[w], nreq, w == W_RR1 ? &s->rt[r] : NULL);
+			s->irqs[w][r] = (double)(s->b.v.interrupts + s->null_irqs - irq0) / nreq;
 		}
 	}
 	copy_gibs[r] = run_copy();
