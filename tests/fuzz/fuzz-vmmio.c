@@ -179,6 +179,8 @@ static bool device_event(struct harness *h, struct input *in, uint8_t c)
 			h->f->set_features_ret = h->f->set_features_ret ? 0 : -22;
 		else if (b == 3)
 			h->f->cfg_read_only = !h->f->cfg_read_only;
+		else if (b == 4) /* the kernel's irqfd takes (or gives back) the used interrupts */
+			vmmio_set_used_external(&h->m, !h->m.used_external);
 		return true;
 	}
 }
