@@ -572,20 +572,11 @@ static int add_mmio(struct vmm_guest *g, struct vmm_dev *d, const struct vmm_dev
 		return r;
 	}
 	r = place_shm(g, d, error);
+	if (r == 0)
+		r = vmm_notify_new(&g->v->notify_probe, spec->notify, d->vdev->name, g->srv,
+				   &g->pevt, &d->mmio, d->base, d->irq, &d->notify, error);
 	if (r < 0) {
-		for (unsigned i = 0; i < d->vdev->nshm; i++)
-			if (d->shm_gpa[i] != VMMIO_SHM_UNPLACED)
-				xh_ioreq_server_unmap_mmio(g->srv, d->shm_gpa[i],
-							   d->vdev->shm[i].size);
-		g_clear_pointer(&d->shm_gpa, g_free);
-		xh_ioreq_server_unmap_mmio(g->srv, d->base, d->size);
-		vmmio_fini(&d->mmio);
-		return r;
-	}
-	r = vmm_notify_new(&g->v->notify_probe, spec->notify, d->vdev->name, g->srv, &g->pevt,
-			   &d->mmio, d->base, d->irq, &d->notify, error);
-	if (r < 0) {
-		for (unsigned i = 0; i < d->vdev->nshm; i++)
+		for (unsigned i = 0; d->shm_gpa && i < d->vdev->nshm; i++)
 			if (d->shm_gpa[i] != VMMIO_SHM_UNPLACED)
 				xh_ioreq_server_unmap_mmio(g->srv, d->shm_gpa[i],
 							   d->vdev->shm[i].size);
