@@ -79,8 +79,7 @@
 
 enum backend {
 	BE_QSD,
-	BE_VHUB_PLAIN, /* vhub-blk --no-xen */
-	BE_VHUB_XEN,   /* vhub-blk, F_XEN_MMAP required */
+	BE_VHUB_XEN, /* vhub-blk, F_XEN_MMAP required */
 };
 
 /* The workloads, in the order of the columns. */
@@ -231,8 +230,7 @@ static void start_backend(struct setup *s, unsigned i)
 	} else {
 		s->pid = sim_spawn_aux(
 			&sim,
-			(const char *const[]){ opt_vhub, "--socket", sock, "--disk", image,
-					       s->be == BE_VHUB_PLAIN ? "--no-xen" : NULL, NULL },
+			(const char *const[]){ opt_vhub, "--socket", sock, "--disk", image, NULL },
 			true);
 		sim_wait_listen(&sim, sock, s->pid, 10000);
 	}
