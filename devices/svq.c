@@ -336,7 +336,13 @@ static int find_runs(struct svq *s, uint64_t bytes, bool wr, uint32_t *pos, stru
 
 	while (want) {
 		uint32_t a = svq_bm_find(s->bitmap, s->nchunks, *pos, false);
-		uint32_t b = svq_bm_find(s->bitmap, s->nchunks, a, true);
+		/*
+		 * The run's end is looked for only as far as it is wanted: in a mostly free
+		 * pool an unbounded search walked the whole bitmap (1024 words for 65536
+		 * chunks) twice per request.
+		 */
+		uint32_t b = svq_bm_find(s->bitmap, (uint32_t)MIN((uint64_t)s->nchunks, a + want),
+					 a, true);
 		uint32_t n = (uint32_t)MIN((uint64_t)(b - a), want);
 
 		/* a >= nchunks only if free_chunks were wrong: then the request just waits. */
