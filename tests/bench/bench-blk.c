@@ -339,7 +339,7 @@ static int complete(struct setup *s, struct vblk_req **r)
 }
 
 /* vufe drives the rings; the kick and call eventfds go to a null ioreq server. */
-static void attach_null_exits(struct setup *s, unsigned i)
+static void attach_null_exits(struct setup *s)
 {
 	char a_dom[16], a_base[32], a_size[16], a_irq[16], a_kick[16], a_call[16];
 
@@ -362,7 +362,6 @@ static void attach_null_exits(struct setup *s, unsigned i)
 	s->b.v.kick_fd[0] = dummy_kick;
 	s->b.v.call_fd[0] = -1; /* never waited on: complete() only takes what is there */
 	s->edges = gd_irq_edges(dom, s->irq);
-	(void)i;
 }
 
 /* --- workloads --- */
@@ -800,7 +799,7 @@ int main(int argc, char **argv)
 		} else {
 			attach_direct(s, (unsigned)i);
 			if (s->null_exits)
-				attach_null_exits(s, (unsigned)i);
+				attach_null_exits(s);
 		}
 		s->segs = seq_segments(s);
 	}
