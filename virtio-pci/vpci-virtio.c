@@ -63,8 +63,27 @@ static void pba_set(struct vpci_dev *p, unsigned v, bool on)
 		p->msix_pba[v / 64] &= ~(1ULL << (v % 64));
 }
 
+/*
+ * Xen x86 HVM: a Linux guest with XENFEAT_hvm_pirqs (the default) turns its MSIs into event
+ * channels. It writes a message with vector 0 and the pirq in the destination ID bits (high
+ * bits in the upper address) and never touches the mask bits: masking is the hypervisor's,
+ * on the event channel (Linux sets pci_msi_ignore_mask). Xen's inject_msi delivers such a
+ * message as an event on the pirq. Honouring the power-on mask bit would keep every message
+ * in the PBA for ever, so these entries ignore the vector and function masks (QEMU does the
+ * same for its emulated devices). A native message never has vector 0 (vectors 0-15 are
+ * reserved on x86).
+ */
+static bool xen_pirq_msg(const struct vpci_msix_entry *e)
+{
+	uint32_t pirq = (e->addr_hi & 0xffffff00u) | ((e->addr_lo >> 12) & 0xff);
+
+	return (e->addr_lo & 0xfff00000u) == 0xfee00000u && !(e->data & 0xff) && pirq;
+}
+
 static bool vector_masked(const struct vpci_dev *p, unsigned v)
 {
+	if (xen_pirq_msg(&p->msix[v]))
+		return false;
 	return (vpci_msix_flags(p) & PCI_MSIX_FLAGS_MASKALL) ||
 	       (p->msix[v].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
 }
@@ -478,6 +497,7 @@ static void msix_table_write32(struct vpci_dev *p, uint32_t rel, uint32_t val)
 		return;
 	}
 	*msix_field(p, rel) = val;
+	msix_deliver_pending(p, v); /* the message may now be a Xen pirq one, never masked */
 }
 
 static bool dword_access(uint64_t off, unsigned size)

@@ -467,6 +467,62 @@ static void test_msix_function_mask(struct fx *fx, gconstpointer data)
 	g_assert_cmpuint(pba(fx), ==, 0);
 }
 
+/*
+ * Linux on Xen x86 HVM (XENFEAT_hvm_pirqs): vector 0, the pirq in the destination ID (and
+ * upper address), mask bits never written. Found on the x86 lab (tests/e2e-x86): the
+ * entries kept their power-on mask bit, every message stayed in the PBA and virtio_blk
+ * hung in its first request.
+ */
+static void test_msix_xen_pirq(struct fx *fx, gconstpointer data)
+{
+	uint32_t t = fx->p.layout.msix_table;
+
+	msix_flags(fx, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	to_features_ok(fx);
+	cc_wr(fx, VIRTIO_PCI_COMMON_MSIX, 0);
+	setup_queue(fx, 0);
+	cc_wr(fx, VIRTIO_PCI_COMMON_Q_MSIX, 1);
+	setup_queue(fx, 1);
+	cc_wr(fx, VIRTIO_PCI_COMMON_Q_MSIX, 2);
+	cc_wr(fx, VIRTIO_PCI_COMMON_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	/* still the power-on messages (address 0, masked): pending */
+	vdev_notify_used(&fx->f->vdev, 0);
+	g_assert_cmpuint(fx->nmsi, ==, 0);
+	g_assert_cmphex(pba(fx), ==, 1u << 1);
+	msix_flags(fx, PCI_MSIX_FLAGS_ENABLE); /* Linux clears the function mask */
+	g_assert_cmpuint(fx->nmsi, ==, 0);
+	/* pirq 0x37 for vector 1 (data 0): the pending message goes out at once */
+	b2_wr(fx, t + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0xfee37000);
+	b2_wr(fx, t + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
+	b2_wr(fx, t + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_DATA, 4, 0);
+	g_assert_cmpuint(fx->nmsi, ==, 1);
+	g_assert_cmphex(fx->msi[0].addr, ==, 0xfee37000);
+	g_assert_cmphex(fx->msi[0].data, ==, 0);
+	g_assert_cmpuint(pba(fx), ==, 0);
+	/* and later ones too, though the entry's mask bit is still set */
+	g_assert_cmphex(b2_rd(fx, t + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4), ==,
+			PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	vdev_notify_used(&fx->f->vdev, 0);
+	g_assert_cmpuint(fx->nmsi, ==, 2);
+	/* a pirq above 255: its high bits in the upper address */
+	b2_wr(fx, t + 2 * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_LOWER_ADDR, 8, 0x100fee01000ULL);
+	b2_wr(fx, t + 2 * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_DATA, 4, 0);
+	vdev_notify_used(&fx->f->vdev, 1);
+	g_assert_cmpuint(fx->nmsi, ==, 3);
+	g_assert_cmphex(fx->msi[2].addr, ==, 0x100fee01000ULL);
+	/* vector 0 without a pirq (destination 0) is no pirq message: the mask holds */
+	b2_wr(fx, t + PCI_MSIX_ENTRY_LOWER_ADDR, 8, 0xfee00000);
+	b2_wr(fx, t + PCI_MSIX_ENTRY_DATA, 4, 0);
+	vdev_config_changed(&fx->f->vdev);
+	g_assert_cmpuint(fx->nmsi, ==, 3);
+	g_assert_cmphex(pba(fx), ==, 1u << 0);
+	/* a native message (vector 0x41) in a masked entry stays pending */
+	b2_wr(fx, t + PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_DATA, 4, 0x41);
+	vdev_notify_used(&fx->f->vdev, 0);
+	g_assert_cmpuint(fx->nmsi, ==, 3);
+	g_assert_cmphex(pba(fx), ==, 0x3);
+}
+
 /* Power-on state: every vector masked, so nothing goes out before the driver unmasks. */
 static void test_msix_reset_state(struct fx *fx, gconstpointer data)
 {
@@ -748,6 +804,7 @@ int main(int argc, char **argv)
 	ADD("/vpci/msix/deliver", test_msix_deliver);
 	ADD("/vpci/msix/vector-mask", test_msix_vector_mask);
 	ADD("/vpci/msix/function-mask", test_msix_function_mask);
+	ADD("/vpci/msix/xen-pirq", test_msix_xen_pirq);
 	ADD("/vpci/msix/reset-state", test_msix_reset_state);
 	ADD("/vpci/msix/bad-access", test_msix_bad_access);
 	ADD("/vpci/msix/detached", test_msix_detached);
