@@ -66,7 +66,8 @@ add_modules "$U" virtio_mmio virtio_blk
 depmod -b "$U" "$KVER"
 install -m 755 "$T_DIR/domU-init.sh" "$U/init"
 install -m 755 "$OUT/blkbench-arm64" "$U/usr/bin/blkbench"
-(cd "$U" && find . | cpio -o -H newc --quiet | gzip -1 > "$OUT/domU.cpio.gz")
+(cd "$U" && find . | cpio -o -H newc --quiet | gzip -1 > "$OUT/domU.cpio.gz.tmp")
+mv "$OUT/domU.cpio.gz.tmp" "$OUT/domU.cpio.gz"
 
 # ---- dom0 -----------------------------------------------------------------------
 R=$B/dom0
@@ -114,5 +115,7 @@ for f in usr/bin/xvdm usr/bin/vhub-blk usr/bin/qemu-storage-daemon \
 	miss=$(elf_missing "$R" "$R/$f")
 	[ -z "$miss" ] || { echo "dom0 lacks libraries of $f:$miss"; exit 1; }
 done
-(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1 > "$OUT/dom0.cpio.gz")
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1 > "$OUT/dom0.cpio.gz.tmp")
+# renamed into place: a boot that has the old image open keeps it
+mv "$OUT/dom0.cpio.gz.tmp" "$OUT/dom0.cpio.gz"
 echo "images: $(($(date +%s) - t0)) s; dom0.cpio.gz $(du -h "$OUT/dom0.cpio.gz" | cut -f1), domU.cpio.gz $(du -h "$OUT/domU.cpio.gz" | cut -f1)"

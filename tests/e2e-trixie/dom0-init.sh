@@ -133,6 +133,9 @@ run_guest() {
 	if ! wait_console $name "BENCH: device" "$WAIT"; then
 		echo "E2E: RUN $run the guest never started blkbench"
 	fi
+	dmlog=/var/log/xen/qemu-dm-$name.log
+	n0=$(wc -l < $dmlog 2>/dev/null || echo 0)
+	tr0="$(grep -c 'handle_ioreq I/O' $dmlog 2>/dev/null) $(grep -c 'handle_ioreq I/O.* type=8 ' $dmlog 2>/dev/null) $(grep -c 'xen_remap_bucket index' $dmlog 2>/dev/null)"
 	c0=""
 	for pl in $procs; do
 		p=${pl%%:*}
@@ -148,6 +151,24 @@ run_guest() {
 	fi
 	wait_console $name "DOMU: blkbench exit" "$WAIT" || echo "E2E: RUN $run blkbench did not end"
 	wall=$(since $T1)
+	set -- $tr0
+	[ "${1:-0}" -gt 0 ] || grep -q 'handle_ioreq I/O' $dmlog 2>/dev/null &&
+		echo "E2E: RUN $run QEMUTRACE $(($(grep -c 'handle_ioreq I/O' $dmlog) - $1)) ioreqs," \
+			"$(($(grep -c 'handle_ioreq I/O.* type=8 ' $dmlog) - $2)) of them invalidates," \
+			"$(($(grep -c 'xen_remap_bucket index' $dmlog) - $3)) map-cache bucket (re)mappings"
+	if grep -q 'xen_remap_bucket index' $dmlog 2>/dev/null; then
+		tail -n +$((n0 + 1)) $dmlog | sed -n 's/.*xen_remap_bucket index \(0x[0-9a-f]*\).*/\1/p' |
+			sort | uniq -c | sort -rn > /run/remaps-$run
+		echo "E2E: RUN $run REMAPS $(wc -l < /run/remaps-$run) distinct 1 MiB buckets; the most" \
+			"remapped (count index): $(head -8 /run/remaps-$run | awk '{printf "%s %s, ", $1, $2}')"
+		# what QEMU did between two remaps of the same bucket: the lines around one
+		b=$(awk 'NR == 1 {print $2}' /run/remaps-$run)
+		tail -n +$((n0 + 1)) $dmlog | grep -n "xen_remap_bucket index $b\$" | sed -n '3p' | cut -d: -f1 |
+			while read -r ln; do
+				tail -n +$((n0 + 1)) $dmlog | sed -n "$((ln - 6)),$((ln + 2))p" |
+					sed "s/^/E2E: RUN $run AROUND-REMAP /"
+			done
+	fi
 	set -- $c0
 	for pl in $procs; do
 		p=${pl%%:*}

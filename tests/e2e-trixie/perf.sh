@@ -55,12 +55,13 @@ if [ "${PARSE_ONLY:-0}" != 1 ]; then
 	phase blkbench build_blkbench
 	phase build-images "$T_DIR/build-images.sh"
 	echo "== boot (waits for $BOOT_LOCK)"
+	echo "host load before the boot: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$TM"
 	s=$(date +%s)
 	WORK=$W LOG=$LOG TIMEOUT=${TIMEOUT:-1500} flock "$BOOT_LOCK" "$E2E_DIR/run-qemu.sh" \
 		"e2e.runs=$(echo "$RUNS" | tr ' ' '+')" "e2e.mib=$MIB" "e2e.secs=$SECS" \
 		${E2E_ARGS:-} > "$W/logs/boot.log" 2>&1
 	cat "$W/logs/boot.log"
-	echo "boot (lock wait included): $(($(date +%s) - s)) s" >> "$TM"
+	echo "boot (lock wait included): $(($(date +%s) - s)) s; host load after it: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$TM"
 fi
 [ -f "$LOG" ] || { echo "no serial log $LOG"; exit 1; }
 tr -d '\r' < "$LOG" | sed 's/^\[ *[0-9.]*\] //' > "$LOG.clean"
@@ -163,7 +164,9 @@ printf '| %-44s | %10s | %10s | %14s |\n' "xvdm as libxl DM (vhost-user-blk, xen
 printf '| %-44s | %10s | %10s | %14s |\n' "xvdm --watch serving one guest (xen-mmap)" "$wr" "$wh" "-"
 printf '| %-44s | %10s | %10s | %14s |\n' "ratio xvdm DM / QEMU" "$(ratio "$dr" "$qr")" "$(ratio "$dh" "$qh")" \
 	"$(ratio "$(ready_ms dm)" "$(ready_ms qemu)")"
-grep -E "E2E: RUN dm dm: .*(back-end ready|ready, [0-9]+ device)" "$L" | sed 's/^.*E2E: RUN dm dm: /   xvdm DM log: /'
+grep -E "E2E: RUN dm dm: .*(ioreq server .* created|back-end ready|ready, [0-9]+ device)" "$L" |
+	sed 's/^.*E2E: RUN dm dm: /   xvdm DM log: /'
+echo "   (exec at $(sed -n 's/.*E2E: RUN dm READY \([0-9]*\) .*/\1/p' "$L" | awk '{printf "%.3f", $1 / 1e9}') s on the same clock)"
 
 echo
 echo "== dom0 CPU time while blkbench ran (clock ticks of 10 ms; per guest request)"
@@ -176,7 +179,7 @@ for r in $RUNS; do
 done
 echo
 echo "== per process while blkbench ran: minor faults, context switches, mappings, threads (name:ticks at the end)"
-grep -E "E2E: RUN [a-z]+ (FAULTS|MAPS|THREADS1) " "$L" | sed 's/^.*E2E: RUN /   /'
+grep -E "E2E: RUN [a-z]+ (FAULTS|MAPS|THREADS1|QEMUTRACE|REMAPS|AROUND-REMAP) " "$L" | sed 's/^.*E2E: RUN /   /'
 echo "== interrupts and features seen by the guest"
 grep -E "E2E: RUN [a-z]+ DOMU: virtio (features|interrupts)" "$L" | sed 's/^.*E2E: RUN /   /'
 echo
