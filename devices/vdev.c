@@ -112,42 +112,39 @@ int vdev_set_driver_features_word(struct vdev *d, uint32_t sel, uint32_t val)
 }
 
 /*
- * Legal driver-initiated transitions (virtio 1.2 §3.1.1): the driver sets one more
- * bit of the sequence at a time, and may set FAILED at any time. Writing the current
- * value again is accepted (Linux re-writes status with bits OR-ed in). Everything
- * else, in particular clearing a bit without writing 0, is refused.
+ * Legal driver-initiated transitions (virtio 1.2 §3.1.1): the driver sets the bits of the
+ * sequence in order, one or several in one write (SeaBIOS writes ACKNOWLEDGE|DRIVER, then
+ * adds FEATURES_OK, to a virtio-pci disk it boots from), and may set FAILED at any time.
+ * Writing the current value again is accepted (Linux re-writes status with bits OR-ed
+ * in). Everything else, in particular clearing a bit without writing 0, is refused.
  */
 #define S_ACK VIRTIO_CONFIG_S_ACKNOWLEDGE
 #define S_DRV VIRTIO_CONFIG_S_DRIVER
 #define S_FOK VIRTIO_CONFIG_S_FEATURES_OK
 #define S_DOK VIRTIO_CONFIG_S_DRIVER_OK
 
-static const struct {
-	uint8_t from;
-	uint8_t to;
-} status_transitions[] = {
-	{ 0, S_ACK },
-	{ S_ACK, S_ACK | S_DRV },
-	{ S_ACK | S_DRV, S_ACK | S_DRV | S_FOK },
-	{ S_ACK | S_DRV | S_FOK, S_ACK | S_DRV | S_FOK | S_DOK },
-};
+static const uint8_t status_sequence[] = { 0, S_ACK, S_ACK | S_DRV, S_ACK | S_DRV | S_FOK,
+					   S_ACK | S_DRV | S_FOK | S_DOK };
+
+static int sequence_step(uint8_t seq)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(status_sequence); i++)
+		if (status_sequence[i] == seq)
+			return (int)i;
+	return -1;
+}
 
 static bool transition_ok(uint8_t from, uint8_t to)
 {
-	uint8_t seq_from = from & ~(VIRTIO_CONFIG_S_FAILED | VIRTIO_CONFIG_S_NEEDS_RESET);
-	uint8_t seq_to = to & ~VIRTIO_CONFIG_S_FAILED;
-	size_t i;
+	int step_from =
+		sequence_step(from & ~(VIRTIO_CONFIG_S_FAILED | VIRTIO_CONFIG_S_NEEDS_RESET));
+	int step_to = sequence_step(to & ~VIRTIO_CONFIG_S_FAILED);
 
 	if (to & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return false; /* only the device sets it */
 	if ((from & VIRTIO_CONFIG_S_FAILED) && !(to & VIRTIO_CONFIG_S_FAILED))
 		return false;
-	if (seq_to == seq_from)
-		return true;
-	for (i = 0; i < ARRAY_SIZE(status_transitions); i++)
-		if (status_transitions[i].from == seq_from && status_transitions[i].to == seq_to)
-			return true;
-	return false;
+	return step_from >= 0 && step_to >= step_from;
 }
 
 static int features_ok(struct vdev *d)
@@ -203,8 +200,11 @@ int vdev_set_status(struct vdev *d, uint8_t status)
 		return -EINVAL;
 	}
 	added = status & ~old;
-	if ((added & S_FOK) && features_ok(d) < 0)
-		status &= ~S_FOK; /* the driver reads it back and gives up (§3.1.1 step 6) */
+	if ((added & S_FOK) && features_ok(d) < 0) {
+		/* the driver reads it back and gives up (§3.1.1 step 6); no DRIVER_OK without it */
+		status &= ~(S_FOK | S_DOK);
+		added &= ~S_DOK;
+	}
 	d->status = status | (old & VIRTIO_CONFIG_S_NEEDS_RESET);
 	/* A driver that writes DRIVER_OK together with FAILED has given up: start nothing. */
 	if ((added & S_DOK) && !d->broken && !(status & VIRTIO_CONFIG_S_FAILED))

@@ -721,20 +721,21 @@ static void test_status_sequence(struct fx *fx, gconstpointer data)
 	g_assert_cmpuint(fx->f->start_calls, ==, 1);
 }
 
+/* Bits of the sequence may come several at once (test-vdev), but never with a gap. */
 static void test_status_skip_step(struct fx *fx, gconstpointer data)
 {
 	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_DRV);
-	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_ACK | S_DRV);
+	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_ACK | S_FOK);
 	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_DOK);
 	g_assert_cmpuint(status(fx), ==, 0);
 	wr(fx, VIRTIO_MMIO_STATUS, S_ACK);
 	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_ACK | S_FOK);
-	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_ACK | S_DRV | S_FOK);
+	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_ACK | S_DRV | S_DOK);
 	g_assert_cmpuint(status(fx), ==, S_ACK);
 	wr(fx, VIRTIO_MMIO_STATUS, S_ACK | S_DRV);
 	write_features(fx, F_V1);
 	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_ACK | S_DRV | S_DOK);
-	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_ACK | S_DRV | S_FOK | S_DOK);
+	wr_bad(fx, VIRTIO_MMIO_STATUS, 4, S_ACK | S_FOK | S_DOK);
 	g_assert_cmpuint(status(fx), ==, S_ACK | S_DRV);
 	g_assert_cmpuint(fx->f->start_calls, ==, 0);
 	/* reserved status bits */
