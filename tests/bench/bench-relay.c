@@ -368,6 +368,12 @@ static void run_callgrind(void)
 
 	if (no_callgrind)
 		return;
+	if (getenv("XENSIM_ASAN_RUNTIME")) {
+		/* valgrind cannot run an ASan binary (its shadow memory mapping fails) */
+		printf("\ninstructions per ioreq: not measured in a -Dsanitize build (valgrind and "
+		       "ASan exclude each other)\n");
+		return;
+	}
 	if (access(vg, X_OK) || access("/usr/bin/callgrind_annotate", X_OK)) {
 		printf("\ninstructions per ioreq: valgrind not installed (apt-get install "
 		       "valgrind), "
