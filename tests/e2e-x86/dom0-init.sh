@@ -2,10 +2,10 @@
 # dom0 /init of the x86 lab (PV dom0, Xen 4.17 amd64): the toolstack, then
 #   guest A (domU-a.cfg): plain `xl create`; libxl runs /usr/local/libexec/xvdm-hvm-dm as
 #     the device model, which starts xvdm (blk + rng, MSI-X) and then execs QEMU (with QEMU's
-#     own virtio-blk-pci on /root/q.img for the comparison);
+#     own virtio-blk-pci on /srv/q.img for the comparison);
 #   guest B (domU-b.cfg, pci=nomsi): `xl create -p`, `xvdm --domid N --device ...`, wait for
 #     xvdm's pid file, `xl unpause` (INTx).
-# The disks are 64 MiB of random bytes served by qemu-storage-daemon (vhost-user-blk) in
+# The disks are 32 MiB of random bytes served by qemu-storage-daemon (vhost-user-blk) in
 # dom0; their md5s are printed before and after each guest. Markers: "E2E: ", guest console
 # lines "A| " and "B| ", xvdm logs "XVDM-A| " and "XVDM-B| ". Knobs (cmdline):
 # e2e.wait=S (per guest, default 400), e2e.only=a|b, e2e.mon=S (a progress line every S s,
@@ -23,6 +23,7 @@ up() { cut -d' ' -f1 /proc/uptime; }
 arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 since() { echo "$(up) $1" | awk '{printf "%.1f", $1-$2}'; }
 e2e() { echo "E2E: $*"; }
+stty -echo 2>/dev/null # run-qemu.sh's keep-alive spaces arrive on the console
 e2e "dom0 userspace up at uptime $(up) s"
 for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc; do modprobe $m || e2e "modprobe $m failed"; done
 mount -t xenfs xenfs /proc/xen
@@ -36,10 +37,12 @@ WAIT=$(arg e2e.wait); WAIT=${WAIT:-400}
 MON=$(arg e2e.mon); MON=${MON:-30}
 ONLY=$(arg e2e.only)
 
-# 64 MiB of random bytes per disk; qemu-storage-daemon serves a and b over vhost-user-blk
-for d in a b q; do head -c 67108864 /dev/urandom > /root/$d.img; done
+# 32 MiB of random bytes per disk, on a tmpfs of their own (the initramfs holds half of
+# dom0's RAM at most); qemu-storage-daemon serves a and b over vhost-user-blk
+mkdir -p /srv && mount -t tmpfs -o size=112m tmpfs /srv
+for d in a b q; do head -c 33554432 /dev/urandom > /srv/$d.img; done
 for d in a b; do
-	qemu-storage-daemon --blockdev driver=file,node-name=f0,filename=/root/$d.img \
+	qemu-storage-daemon --blockdev driver=file,node-name=f0,filename=/srv/$d.img \
 		--export type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=/run/qsd-$d.sock,writable=on \
 		> /run/qsd-$d.log 2>&1 &
 done
@@ -91,7 +94,7 @@ report() { # NAME LETTER IMG
 
 if [ "$ONLY" != b ]; then
 	# guest A: xl starts the wrapper as device model; xvdm comes up before QEMU
-	e2e "hvm-a: image md5 initial $(md5 /root/a.img)"
+	e2e "hvm-a: image md5 initial $(md5 /srv/a.img)"
 	e2e "hvm-a: xl create at uptime $(up) s"
 	T0=$(up)
 	if xl create /root/domU-a.cfg > /run/xl-a.log 2>&1; then
@@ -104,12 +107,12 @@ if [ "$ONLY" != b ]; then
 	else
 		e2e "hvm-a: xl create FAILED"; sed 's/^/E2E: xl: /' /run/xl-a.log | tail -20
 	fi
-	report hvm-a A /root/a.img /var/log/xen/xvdm-hvm-a.log
+	report hvm-a A /srv/a.img /var/log/xen/xvdm-hvm-a.log
 fi
 
 if [ "$ONLY" != a ]; then
 	# guest B: create paused, attach xvdm, unpause
-	e2e "hvm-b: image md5 initial $(md5 /root/b.img)"
+	e2e "hvm-b: image md5 initial $(md5 /srv/b.img)"
 	e2e "hvm-b: xl create -p at uptime $(up) s"
 	T0=$(up)
 	if xl create -p /root/domU-b.cfg > /run/xl-b.log 2>&1; then
@@ -130,7 +133,7 @@ if [ "$ONLY" != a ]; then
 	else
 		e2e "hvm-b: xl create FAILED"; sed 's/^/E2E: xl: /' /run/xl-b.log | tail -20
 	fi
-	report hvm-b B /root/b.img /run/xvdm-b.log
+	report hvm-b B /srv/b.img /run/xvdm-b.log
 fi
 
 dmesg | grep -i -E "segfault|general protection" | sed "s/^/E2E: dom0 dmesg: /"

@@ -8,7 +8,10 @@
 # otherwise). The boot holds /tmp/xen-lab-boot.lock (one emulated Xen boot at a time).
 # Usage: run-qemu.sh [dom0 cmdline knobs...]     e.g. run-qemu.sh e2e.only=a e2e.shell=1
 # Env: WORK, LOG (serial log, lines prefixed with host seconds since its first line), TIMEOUT (s, default 1500),
-#      CPU, SMP, MEM (MiB), DOM0_MEM, INTERACTIVE=1 (serial on this terminal, no timeout).
+#      CPU, SMP, MEM (MiB), DOM0_MEM, INTERACTIVE=1 (serial on this terminal, no timeout),
+#      KEEPALIVE (s between the keep-alive spaces on the serial input, default 2),
+#      STDIN (the serial console's input instead, e.g. a FIFO for Xen's debug keys: three
+#      Ctrl-A switch the input to Xen, then 'd' dumps every vCPU's registers, 'q' the domains).
 set -euo pipefail
 WORK=${WORK:-/var/tmp/xvdm-lab}
 OUT=$WORK/x86/out
@@ -30,11 +33,18 @@ if [ "${INTERACTIVE:-0}" = 1 ]; then
 	exec flock /tmp/xen-lab-boot.lock "${QEMU[@]}"
 fi
 echo "serial log: $LOG"
+# Workaround 6 (README): Xen under TCG sometimes stops getting timer interrupts while a dom0
+# process is busy; nothing is scheduled until another interrupt comes. A space on the serial
+# console every KEEPALIVE s (it goes to dom0's console input, which nobody reads) is one.
+keepalive() {
+	if [ -n "${STDIN:-}" ]; then cat "$STDIN"; return; fi
+	while sleep "${KEEPALIVE:-2}"; do printf ' ' || return 0; done
+}
 set +e
-flock /tmp/xen-lab-boot.lock /usr/bin/time -f "qemu max RSS %M KiB, user %U s, sys %S s, wall %e s" \
-	-o "$LOG.time" timeout "$TIMEOUT" "${QEMU[@]}" < /dev/null 2>&1 |
+keepalive | flock /tmp/xen-lab-boot.lock /usr/bin/time -f "qemu max RSS %M KiB, user %U s, sys %S s, wall %e s" \
+	-o "$LOG.time" timeout "$TIMEOUT" "${QEMU[@]}" 2>&1 |
 	perl -MTime::HiRes=time -ne 'BEGIN { $| = 1 } $s //= time; printf "[%7.1f] %s", time - $s, $_' > "$LOG"
-rc=${PIPESTATUS[0]}
+rc=${PIPESTATUS[1]}
 set -e
 echo "qemu rc=$rc; $(tail -1 "$LOG.time" 2>/dev/null)"
 [ "$rc" = 124 ] && echo "TIMEOUT: QEMU killed after $TIMEOUT s"
