@@ -4,7 +4,7 @@
 #     the device model, which starts xvdm (blk + rng, MSI-X) and then execs QEMU (with QEMU's
 #     own virtio-blk-pci on /srv/q.img for the comparison);
 #   guest B (domU-b.cfg, pci=nomsi): `xl create -p`, `xvdm --domid N --device ...`, wait for
-#     xvdm's pid file, `xl unpause` (INTx).
+#     xvdm's pid file, `xl unpause` (INTx; pio-notify=on: kicks by `out` to I/O BAR 0).
 # The disks are 32 MiB of random bytes served by qemu-storage-daemon (vhost-user-blk) in
 # dom0; their md5s are printed before and after each guest. Markers: "E2E: ", guest console
 # lines "A| " and "B| ", xvdm logs "XVDM-A| " and "XVDM-B| ". Knobs (cmdline):
@@ -117,7 +117,7 @@ if [ "$ONLY" != a ]; then
 	T0=$(up)
 	if xl create -p /root/domU-b.cfg > /run/xl-b.log 2>&1; then
 		domid=$(xl domid hvm-b)
-		xvdm --domid "$domid" --pidfile /run/xvdm-b.pid -v \
+		xvdm --domid "$domid" --pidfile /run/xvdm-b.pid -v --pci mode=cfg,pio-notify=on \
 			--device vhost-user-blk,transport=pci,slot=4,socket=/run/qsd-b.sock,mem=shadow \
 			--device rng,transport=pci,slot=5 > /run/xvdm-b.log 2>&1 &
 		pid=$!

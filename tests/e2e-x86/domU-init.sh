@@ -24,6 +24,7 @@ for d in /sys/bus/pci/devices/*; do
 done
 dmesg | grep -E 'pci 0000:00:0[3-6]\.0: (BAR|\[1af4)|virtio' | sed 's/^/DOMU: dmesg: /'
 grep -i virtio /proc/interrupts | tr -s ' ' | sed 's/^/DOMU: irq: /'
+grep -i virtio /proc/ioports | tr -s ' ' | sed 's/^/DOMU: ioports: /'
 
 # the block device of a PCI function: /sys/block/vdX/device -> .../0000:00:04.0/virtioN
 disk_of() {

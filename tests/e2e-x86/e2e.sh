@@ -83,6 +83,10 @@ guest() { # P NAME IRQMODE
 		check "$n: INTx in use (00:04.0 has ${msi:-no} MSI vectors; virtio on an IO-APIC line)" \
 			bash -c '[ "${1:-x}" = 0 ] && grep -qi "virtio" <<< "$2" && ! grep -qi "msi" <<< "$2" && grep -qiE "io-?apic|xt-pic" <<< "$2"' _ "$msi" "$irqs"
 	fi
+	if [ "$p" = B ]; then # xvdm --pci mode=cfg,pio-notify=on: virtio_pci takes the port NOTIFY
+		check "$n: virtio-pci notifies through I/O ports (pio-notify=on: /proc/ioports has virtio-pci-modern)" \
+			grep -q "$p| DOMU: ioports: .*virtio-pci-modern" "$LOG"
+	fi
 	init=$(eval_ "$n: image md5 initial")
 	check "$n: the guest read all of /dev/vda: md5 = the image's ($init)" same "$(gval "$p" "md5 all:")" "$init"
 	wr=$(gval "$p" "md5 written:")
@@ -95,7 +99,7 @@ guest() { # P NAME IRQMODE
 		bash -c '[ "$1" = 65536 ] && [ "${2:-0}" -gt 0 ] && [ "${3#virtio_rng}" != "$3" ]' _ \
 		"$(gval "$p" "hwrng bytes:")" "$(gval "$p" "hwrng nonzero:")" "$(gval "$p" "rng_current:")"
 	check "$n: xvdm exited by itself after the domain went away" has "E2E: $n: xvdm exited after the domain went away"
-	grep -a -E "$p\| DOMU: (pci|irq at end|disk):|E2E: $n: (xl create returned|gone|unpaused|xvdm ready)" "$LOG" |
+	grep -a -E "$p\| DOMU: (pci|irq at end|disk|ioports):|E2E: $n: (xl create returned|gone|unpaused|xvdm ready)" "$LOG" |
 		sed 's/^/      /'
 }
 guest A hvm-a msix
