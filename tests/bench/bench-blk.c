@@ -522,9 +522,9 @@ static const char *const meaning[] = {
 	"  throughput ratio < 1: that fraction of the baseline's MiB/s; rt ratio > 1: that many",
 	"    times the baseline's 4 KiB round trip.",
 	"  vs direct: the guest's rings driven through eventfds, no exit at all. vs + null exits:",
-	"    the same guest workload on virtio-mmio, whose exits (QueueNotify; SPI, "
-	"InterruptStatus,",
-	"    InterruptACK) a null ioreq server answers on the same simulated hypervisor: what xvdm",
+	"    the same guest workload on virtio-mmio, whose exits (QueueNotify; SPI,",
+	"    InterruptStatus, InterruptACK) a null ioreq server answers on the same simulated",
+	"    hypervisor: what xvdm",
 	"    itself adds. Every guest on Xen takes those exits; a back-end driven directly takes",
 	"    none, so against it the ratio also counts the hypervisor's part of the exits.",
 	"  xen-mmap: the relay cost of xvdm, no copy. shadow: the relay cost plus the copy of",
