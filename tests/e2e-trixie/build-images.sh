@@ -31,28 +31,7 @@ cp "$B/kernel/boot/vmlinuz-$KVER" "$OUT/Image"
 MSRC=$B/kernel/usr/lib/modules/$KVER
 [ -d "$MSRC" ] || MSRC=$B/kernel/lib/modules/$KVER
 
-add_modules() { # rootfs module...
-	local root=$1 m f rel dst dep
-	shift
-	mkdir -p "$root/lib/modules/$KVER"
-	for f in modules.order modules.builtin modules.builtin.modinfo; do
-		[ -f "$MSRC/$f" ] && [ ! -f "$root/lib/modules/$KVER/$f" ] && cp "$MSRC/$f" "$root/lib/modules/$KVER/"
-	done
-	for m in "$@"; do
-		f=$(find "$MSRC/kernel" \( -name "$m.ko*" -o -name "${m//_/-}.ko*" -o -name "${m//-/_}.ko*" \) | head -1)
-		[ -n "$f" ] || { echo "module $m not found"; exit 1; }
-		rel=${f#"$MSRC"/}
-		rel=${rel%.xz}
-		dst=$root/lib/modules/$KVER/$rel
-		[ -f "$dst" ] && continue
-		mkdir -p "$(dirname "$dst")"
-		case $f in
-		*.xz) xz -dc "$f" > "$dst" ;;
-		*) cp "$f" "$dst" ;;
-		esac
-		for dep in $(modinfo -F depends "$dst" | tr ',' ' '); do add_modules "$root" "$dep"; done
-	done
-}
+. "$E2E_DIR/modules.sh"
 
 # ---- domU -----------------------------------------------------------------------
 U=$B/domU

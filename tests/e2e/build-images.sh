@@ -45,24 +45,8 @@ dpkg-deb -x "$D"/xen-hypervisor-4.17-arm64_*_arm64.deb "$B/xen"
 cp "$B/kernel/boot/vmlinuz-$KVER" "$OUT/Image"
 cp "$B/xen/boot/xen-4.17-arm64" "$OUT/xen"
 
-# add_modules ROOT MODULE...: copy modules (file names use - or _) and their deps
-add_modules() {
-	local root=$1 m f rel dep src=$B/kernel/lib/modules/$KVER
-	shift
-	mkdir -p "$root/lib/modules/$KVER"
-	for f in modules.order modules.builtin modules.builtin.modinfo; do
-		[ -f "$root/lib/modules/$KVER/$f" ] || cp "$src/$f" "$root/lib/modules/$KVER/"
-	done
-	for m in "$@"; do
-		f=$(find "$src/kernel" -name "$m.ko" -o -name "${m//_/-}.ko" -o -name "${m//-/_}.ko" | head -1)
-		[ -n "$f" ] || { echo "module $m not found in $KPKG"; exit 1; }
-		rel=${f#"$src"/}
-		[ -f "$root/lib/modules/$KVER/$rel" ] && continue
-		mkdir -p "$root/lib/modules/$KVER/$(dirname "$rel")"
-		cp "$f" "$root/lib/modules/$KVER/$rel"
-		for dep in $(modinfo -F depends "$f" | tr ',' ' '); do add_modules "$root" "$dep"; done
-	done
-}
+MSRC=$B/kernel/lib/modules/$KVER
+. "$(dirname "$0")/modules.sh"
 
 # ---- domU initramfs -------------------------------------------------------
 # hw_random core is built into Debian's cloud-arm64 kernel (CONFIG_HW_RANDOM=y);
