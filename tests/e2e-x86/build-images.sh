@@ -44,6 +44,7 @@ dpkg-deb -x "$D"/xen-hypervisor-4.17-amd64_*_amd64.deb "$B/xen"
 cp "$B/kernel/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
 zcat "$B/xen/boot/xen-4.17-amd64.gz" > "$OUT/xen"
 
+# shellcheck disable=SC2034 # read by modules.sh
 MSRC=$B/kernel/lib/modules/$KVER
 . "$HERE/../e2e/modules.sh"
 

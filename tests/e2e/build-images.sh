@@ -45,6 +45,7 @@ dpkg-deb -x "$D"/xen-hypervisor-4.17-arm64_*_arm64.deb "$B/xen"
 cp "$B/kernel/boot/vmlinuz-$KVER" "$OUT/Image"
 cp "$B/xen/boot/xen-4.17-arm64" "$OUT/xen"
 
+# shellcheck disable=SC2034 # read by modules.sh
 MSRC=$B/kernel/lib/modules/$KVER
 . "$(dirname "$0")/modules.sh"
 
