@@ -253,58 +253,54 @@ int vpci_host_lookup(struct vpci_host *h, uint64_t addr, struct vpci_dev **ret_d
 	return lookup(h, false, addr, ret_dev, ret_bar, ret_off);
 }
 
-int vpci_pio_read(struct vpci_host *h, uint16_t port, unsigned size, uint64_t *ret_val)
+/* A guest access in memory or port space: the BAR that decodes there, or a master abort. */
+static int space_read(struct vpci_host *h, bool io, uint64_t addr, unsigned size, uint64_t *ret_val)
 {
 	struct vpci_dev *p;
 	unsigned bar;
 	uint64_t off;
 
-	if (lookup(h, true, port, &p, &bar, &off) < 0) {
+	if (lookup(h, io, addr, &p, &bar, &off) < 0) {
 		*ret_val = all_ones(size);
-		log_debug_rl("port read at 0x%x: no BAR decodes there", port);
+		log_debug_rl("%s read at 0x%" PRIx64 ": no BAR decodes there", io ? "port" : "MMIO",
+			     addr);
 		return -ENOENT;
 	}
 	return vpci_bar_read(p, bar, off, size, ret_val);
+}
+
+static int space_write(struct vpci_host *h, bool io, uint64_t addr, unsigned size, uint64_t val)
+{
+	struct vpci_dev *p;
+	unsigned bar;
+	uint64_t off;
+
+	if (lookup(h, io, addr, &p, &bar, &off) < 0) {
+		log_debug_rl("%s write at 0x%" PRIx64 ": no BAR decodes there",
+			     io ? "port" : "MMIO", addr);
+		return -ENOENT;
+	}
+	return vpci_bar_write(p, bar, off, size, val);
+}
+
+int vpci_pio_read(struct vpci_host *h, uint16_t port, unsigned size, uint64_t *ret_val)
+{
+	return space_read(h, true, port, size, ret_val);
 }
 
 int vpci_pio_write(struct vpci_host *h, uint16_t port, unsigned size, uint64_t val)
 {
-	struct vpci_dev *p;
-	unsigned bar;
-	uint64_t off;
-
-	if (lookup(h, true, port, &p, &bar, &off) < 0) {
-		log_debug_rl("port write at 0x%x: no BAR decodes there", port);
-		return -ENOENT;
-	}
-	return vpci_bar_write(p, bar, off, size, val);
+	return space_write(h, true, port, size, val);
 }
 
 int vpci_mmio_read(struct vpci_host *h, uint64_t addr, unsigned size, uint64_t *ret_val)
 {
-	struct vpci_dev *p;
-	unsigned bar;
-	uint64_t off;
-
-	if (vpci_host_lookup(h, addr, &p, &bar, &off) < 0) {
-		*ret_val = all_ones(size);
-		log_debug_rl("MMIO read at 0x%" PRIx64 ": no BAR decodes there", addr);
-		return -ENOENT;
-	}
-	return vpci_bar_read(p, bar, off, size, ret_val);
+	return space_read(h, false, addr, size, ret_val);
 }
 
 int vpci_mmio_write(struct vpci_host *h, uint64_t addr, unsigned size, uint64_t val)
 {
-	struct vpci_dev *p;
-	unsigned bar;
-	uint64_t off;
-
-	if (vpci_host_lookup(h, addr, &p, &bar, &off) < 0) {
-		log_debug_rl("MMIO write at 0x%" PRIx64 ": no BAR decodes there", addr);
-		return -ENOENT;
-	}
-	return vpci_bar_write(p, bar, off, size, val);
+	return space_write(h, false, addr, size, val);
 }
 
 /* --- INTx --- */
