@@ -222,6 +222,20 @@ int gd_mmio_write(struct xs_dom *d, unsigned vcpu, uint64_t addr, unsigned size,
 	return gd_ioreq(d, vcpu, -1, &io, GD_TIMEOUT_MS);
 }
 
+/*
+ * An x86 access no server claims: Xen's null handler (hvm_io_intercept) completes it, reads
+ * all ones, writes dropped; counted in *unclaimed.
+ */
+static int null_handler(struct xs_dom *d, unsigned *unclaimed, ioreq_t *io)
+{
+	pthread_mutex_lock(&d->hv->lock);
+	(*unclaimed)++;
+	pthread_mutex_unlock(&d->hv->lock);
+	if (io->dir == IOREQ_READ && !io->data_is_ptr)
+		io->data = (1ULL << (io->size * 8)) - 1;
+	return 0;
+}
+
 static int pci_cfg(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg, unsigned size,
 		   ioreq_t *io)
 {
@@ -237,14 +251,8 @@ static int pci_cfg(struct xs_dom *d, unsigned vcpu, uint32_t sbdf, unsigned reg,
 	io->count = 1;
 	io->type = IOREQ_TYPE_PCI_CONFIG;
 	ret = gd_ioreq(d, vcpu, -1, io, GD_TIMEOUT_MS);
-	if (ret == -ENODEV) {
-		/* No server: Xen's null handler (hvm_io_intercept) reads ~0, ignores writes. */
-		pthread_mutex_lock(&d->hv->lock);
-		d->stats.pci_cfg_unclaimed++;
-		pthread_mutex_unlock(&d->hv->lock);
-		io->data = ones;
-		return 0;
-	}
+	if (ret == -ENODEV)
+		return null_handler(d, &d->stats.pci_cfg_unclaimed, io);
 	if (!ret && io->dir == IOREQ_READ && (io->data & ~ones)) {
 		fprintf(stderr,
 			"gd: PCI config read %08x+0x%x/%u returned 0x%" PRIx64 ": bits above the"
@@ -285,15 +293,8 @@ static int pio(struct xs_dom *d, unsigned vcpu, ioreq_t *io)
 		return -EINVAL;
 	io->type = IOREQ_TYPE_PIO;
 	ret = gd_ioreq(d, vcpu, -1, io, GD_TIMEOUT_MS);
-	if (ret == -ENODEV) {
-		/* No server: hvm_io_intercept's null handler, as for config space. */
-		pthread_mutex_lock(&d->hv->lock);
-		d->stats.pio_unclaimed++;
-		pthread_mutex_unlock(&d->hv->lock);
-		if (io->dir == IOREQ_READ && !io->data_is_ptr)
-			io->data = (1ULL << (io->size * 8)) - 1;
-		return 0;
-	}
+	if (ret == -ENODEV)
+		return null_handler(d, &d->stats.pio_unclaimed, io);
 	return ret;
 }
 
