@@ -47,6 +47,7 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
+#include "tests/bench/bench-stats.h"
 #include "tests/xensim/blk-check.h"
 #include "tests/xensim/sim-blk.h"
 #include "tests/xensim/vufe.h"
@@ -146,39 +147,6 @@ static struct xs_dom *dom;
 static uint64_t rd_buf, wr_buf; /* guest buffers, shared by every set-up */
 static int dummy_kick = -1;	/* what vdrv's direct kick writes under null exits */
 static double copy_gibs[MAX_ROUNDS], dummy_us;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(const double *v, int n)
-{
-	double s[MAX_ROUNDS];
-
-	if (n <= 0)
-		return NAN;
-	memcpy(s, v, n * sizeof(*v));
-	qsort(s, n, sizeof(*s), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-/* Median of a per-request latency array (may be long): sorts it in place. */
-static double median_inplace(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static double min_max(const double *v, int n, double *ret_max)
 {
@@ -376,7 +344,7 @@ static double run_work(struct setup *s, const struct workload *w, int nreq, doub
 	uint64_t nslots = ((uint64_t)disk_mib << 20) / len, buf = w->write ? wr_buf : rd_buf;
 	int depth = w->deep ? qd : 1, submitted = 0, done = 0, ret;
 	struct vblk_req req[MAX_QD], *r;
-	double *lat = ret_lat_us ? g_new(double, nreq) : NULL, t0 = now_s(), tq = 0;
+	double *lat = ret_lat_us ? g_new(double, nreq) : NULL, t0 = bench_now_s(), tq = 0;
 
 	for (int k = 0; k < depth && submitted < nreq; k++, submitted++) {
 		uint64_t slot =
@@ -387,7 +355,7 @@ static double run_work(struct setup *s, const struct workload *w, int nreq, doub
 					    .gpa = buf + (uint64_t)k * len,
 					    .len = len,
 					    .nseg = w->random ? 1 : 0 };
-		tq = now_s();
+		tq = bench_now_s();
 		ret = submit(s, &req[k]);
 		SIM_CHECK(&sim, !ret, "%s: submit: %s", s->name, strerror(-ret));
 	}
@@ -396,7 +364,7 @@ static double run_work(struct setup *s, const struct workload *w, int nreq, doub
 		SIM_CHECK(&sim, !ret, "%s: %s: %s", s->name, w->name, strerror(-ret));
 		check_done(s, r);
 		if (lat && done < nreq)
-			lat[done] = (now_s() - tq) * 1e6;
+			lat[done] = (bench_now_s() - tq) * 1e6;
 		done++;
 		if (submitted < nreq) {
 			uint64_t slot = w->random ? (uint64_t)submitted * 7919 % nslots
@@ -404,16 +372,16 @@ static double run_work(struct setup *s, const struct workload *w, int nreq, doub
 
 			r->sector = slot * (len / 512);
 			submitted++;
-			tq = now_s();
+			tq = bench_now_s();
 			ret = submit(s, r);
 			SIM_CHECK(&sim, !ret, "%s: submit: %s", s->name, strerror(-ret));
 		}
 	}
 	if (lat) {
-		*ret_lat_us = median_inplace(lat, nreq);
+		*ret_lat_us = bench_median_inplace(lat, nreq);
 		g_free(lat);
 	}
-	return (double)nreq * len / (1 << 20) / (now_s() - t0);
+	return (double)nreq * len / (1 << 20) / (bench_now_s() - t0);
 }
 
 /* Data segments the driver builds for a sequential request (after size_max). */
@@ -431,7 +399,7 @@ static double run_copy(void)
 	size_t len = (size_t)size_kib << 10, area = 4u << 20;
 	uint8_t *src = g_malloc(area), *dst = g_malloc(area);
 	uint64_t bytes = 0;
-	double t0 = now_s(), t;
+	double t0 = bench_now_s(), t;
 
 	memset(src, 0x5a, area);
 	memset(dst, 0xa5, area);
@@ -441,7 +409,7 @@ static double run_copy(void)
 			bytes += len;
 		}
 		__asm__ volatile("" : : "r"(dst) : "memory");
-		t = now_s();
+		t = bench_now_s();
 	} while (t - t0 < 0.02);
 	g_free(src);
 	g_free(dst);
@@ -452,12 +420,12 @@ static double run_copy(void)
 static double measure_dummy_kick(void)
 {
 	uint64_t one = 1, n;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	for (int k = 0; k < 20000; k++)
 		SIM_CHECK(&sim, write(dummy_kick, &one, sizeof(one)) == sizeof(one), "eventfd: %s",
 			  strerror(errno));
-	t0 = (now_s() - t0) * 1e6 / 20000;
+	t0 = (bench_now_s() - t0) * 1e6 / 20000;
 	(void)!read(dummy_kick, &n, sizeof(n));
 	return t0;
 }
@@ -561,9 +529,9 @@ static void report(int n, double secs, double host_busy, double others_busy, con
 
 		if (!s->on)
 			continue;
-		printf("%-26s | %7.1f", s->name, median(s->rt, n));
+		printf("%-26s | %7.1f", s->name, bench_median(s->rt, n));
 		for (int w = 0; w < NW; w++)
-			printf(" | %14.0f", median(s->mibs[w], n));
+			printf(" | %14.0f", bench_median(s->mibs[w], n));
 		printf("\n");
 	}
 	printf("\nratios (median of per-round ratios): throughput, and rt for the round trip\n");
@@ -585,11 +553,11 @@ static void report(int n, double secs, double host_busy, double others_busy, con
 			snprintf(label, sizeof(label), "%s / %s", s->mem, b->name);
 			for (int r = 0; r < n; r++)
 				rr[r] = s->rt[r] / b->rt[r];
-			printf("%-44s | %6.2fx", label, median(rr, n));
+			printf("%-44s | %6.2fx", label, bench_median(rr, n));
 			for (int w = 0; w < NW; w++) {
 				for (int r = 0; r < n; r++)
 					rr[r] = s->mibs[w][r] / b->mibs[w][r];
-				printf(" | %13.2fx", median(rr, n));
+				printf(" | %13.2fx", bench_median(rr, n));
 			}
 			printf(" | %s\n", tgt[s->be != BE_QSD]);
 		}
@@ -605,12 +573,13 @@ static void report(int n, double secs, double host_busy, double others_busy, con
 				continue;
 			for (int r = 0; r < n; r++)
 				d[r] = s->rt[r] - setups[s->base[k]].rt[r];
-			printf("  %-26s %+7.1f µs vs %s\n", s->name, median(d, n),
+			printf("  %-26s %+7.1f µs vs %s\n", s->name, bench_median(d, n),
 			       setups[s->base[k]].name);
 		}
 	}
 	{
-		double gibs = median(copy_gibs, n), us = (double)size_kib / (1 << 20) / gibs * 1e6;
+		double gibs = bench_median(copy_gibs, n),
+		       us = (double)size_kib / (1 << 20) / gibs * 1e6;
 
 		printf("\nmemcpy, %d KiB pieces between two 4 MiB buffers: %.1f GiB/s (median), "
 		       "%.1f µs "
@@ -634,7 +603,7 @@ static void report(int n, double secs, double host_busy, double others_busy, con
 			continue;
 		printf("%-26s", s->name);
 		for (int w = 0; w < NW; w++)
-			printf(" | %14.2f", median(s->irqs[w], n));
+			printf(" | %14.2f", bench_median(s->irqs[w], n));
 		printf("\n");
 	}
 	printf("\nspread across rounds (min .. max):\n");
@@ -810,17 +779,17 @@ int main(int argc, char **argv)
 	loadavg(load0, sizeof(load0));
 	host_ticks(&busy0, &total0);
 	ours0 = our_ticks();
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (int r = 0; r < rounds; r++) {
 		run_round(r, rt_reqs, seq_n);
 		done_rounds = r + 1;
-		if (now_s() - t0 > budget && r + 1 < rounds) {
+		if (bench_now_s() - t0 > budget && r + 1 < rounds) {
 			sim_note("time budget of %.0f s spent: %d of %d rounds", budget, r + 1,
 				 rounds);
 			break;
 		}
 	}
-	t1 = now_s();
+	t1 = bench_now_s();
 	host_ticks(&busy1, &total1);
 	ours1 = our_ticks();
 	loadavg(load1, sizeof(load1));

@@ -42,6 +42,7 @@
 #include <linux/virtio_mmio.h>
 
 #include "tests/support/fake-backend.h"
+#include "tests/bench/bench-stats.h"
 #include "tests/xensim/guest.h"
 #include "tests/xensim/sim.h"
 #include "tests/xensim/vdrv.h"
@@ -97,37 +98,6 @@ static struct sim sim;
 static struct xs_dom *dom, *dom_fp;
 static double res[M_N][MAX_ROUNDS]; /* median µs per round */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	if (n <= 0)
-		return NAN;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static double median_copy(const double *v, int n)
-{
-	double s[MAX_ROUNDS];
-
-	memcpy(s, v, n * sizeof(*v));
-	return median(s, n);
-}
-
 /* --- a thread standing for a back-end: blocked in poll() on an eventfd --- */
 
 struct waiter {
@@ -151,7 +121,7 @@ static gpointer waiter_main(gpointer data)
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
-		t = now_s();
+		t = bench_now_s();
 		if (p[1].revents)
 			break;
 		if (!(p[0].revents & POLLIN) || read(w->fd, &n, sizeof(n)) != sizeof(n))
@@ -211,10 +181,10 @@ static int fb_call = -1, null_call = -1, hop_fd = -1;
 static double ioreq_once(uint64_t addr, const char *what)
 {
 	uint64_t v = 0;
-	double t0 = now_s(), t1;
+	double t0 = bench_now_s(), t1;
 	int r = gd_mmio_read(dom, 0, addr, 4, &v);
 
-	t1 = now_s();
+	t1 = bench_now_s();
 	SIM_CHECK(&sim, !r && v == MAGIC, "%s: read: %s, 0x%" PRIx64, what, strerror(-r), v);
 	return (t1 - t0) * 1e6;
 }
@@ -222,7 +192,7 @@ static double ioreq_once(uint64_t addr, const char *what)
 static double kick_once(uint64_t base, struct waiter *w, const char *what)
 {
 	uint64_t seq = waiter_seq(w);
-	double t0 = now_s(), t1;
+	double t0 = bench_now_s(), t1;
 	int r = gd_mmio_write(dom, 0, base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, 0);
 
 	SIM_CHECK(&sim, !r, "%s: QueueNotify: %s", what, strerror(-r));
@@ -233,7 +203,7 @@ static double kick_once(uint64_t base, struct waiter *w, const char *what)
 static double hop_once(void)
 {
 	uint64_t seq = waiter_seq(&w_hop), one = 1;
-	double t0 = now_s();
+	double t0 = bench_now_s();
 
 	SIM_CHECK(&sim, write(hop_fd, &one, sizeof(one)) == sizeof(one), "hop: %s",
 		  strerror(errno));
@@ -244,13 +214,13 @@ static double hop_once(void)
 static double call_once(int call_fd, uint64_t base, unsigned irq, const char *what)
 {
 	uint64_t edges = gd_irq_edges(dom, irq), one = 1, isr = 0;
-	double t0 = now_s(), t1;
+	double t0 = bench_now_s(), t1;
 	int r;
 
 	SIM_CHECK(&sim, write(call_fd, &one, sizeof(one)) == sizeof(one), "%s: %s", what,
 		  strerror(errno));
 	r = gd_irq_wait(dom, irq, &edges, TIMEOUT_MS);
-	t1 = now_s();
+	t1 = bench_now_s();
 	SIM_CHECK(&sim, !r, "%s: no interrupt in %d ms", what, TIMEOUT_MS);
 	r = gd_mmio_read(dom, 0, base + VIRTIO_MMIO_INTERRUPT_STATUS, 4, &isr);
 	SIM_CHECK(&sim, !r, "%s: InterruptStatus: %s", what, strerror(-r));
@@ -299,12 +269,12 @@ static void run_round(int r, int n)
 				a[k] = measure_once(m);
 			}
 		}
-		res[m][r] = median(a, n);
-		res[m + 1][r] = median(b, n);
+		res[m][r] = bench_median_inplace(a, n);
+		res[m + 1][r] = bench_median_inplace(b, n);
 	}
 	for (int k = 0; k < n; k++)
 		a[k] = measure_once(M_HOP);
-	res[M_HOP][r] = median(a, n);
+	res[M_HOP][r] = bench_median_inplace(a, n);
 	g_free(a);
 	g_free(b);
 }
@@ -481,7 +451,7 @@ static void fp_once(struct fp *f, int r, unsigned ndev, bool mixed, int nfd, con
 	while (recv(nfd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 		;
 	setenv("NOTIFY_SOCKET", nsock, 1);
-	t0 = now_s();
+	t0 = bench_now_s();
 	pid = sim_spawn_aux(&sim, argv, true);
 	unsetenv("NOTIFY_SOCKET");
 	for (;;) {
@@ -490,7 +460,7 @@ static void fp_once(struct fp *f, int r, unsigned ndev, bool mixed, int nfd, con
 		SIM_CHECK(&sim, poll(&p, 1, 10000) == 1,
 			  "xvdm with %u device(s): no READY=1 in 10 s", ndev);
 		len = recv(nfd, buf, sizeof(buf) - 1, 0);
-		t1 = now_s();
+		t1 = bench_now_s();
 		SIM_CHECK(&sim, len > 0, "notify socket: %s", strerror(errno));
 		buf[len] = 0;
 		if (strstr(buf, "READY=1"))
@@ -567,9 +537,9 @@ static void run_footprint(int nrounds)
 	       "devices");
 	for (int k = 0; k < 3; k++) {
 		printf("  %-26s | %18.1f | %9.0f | %13.0f | %4.0f | %7.0f\n", label[k],
-		       median_copy(f[k].ready_ms, nrounds), median_copy(f[k].rss_kib, nrounds),
-		       median_copy(f[k].anon_kib, nrounds), median_copy(f[k].file_kib, nrounds),
-		       median_copy(f[k].pss_kib, nrounds));
+		       bench_median(f[k].ready_ms, nrounds), bench_median(f[k].rss_kib, nrounds),
+		       bench_median(f[k].anon_kib, nrounds), bench_median(f[k].file_kib, nrounds),
+		       bench_median(f[k].pss_kib, nrounds));
 	}
 	printf("  targets: VmRSS <= 4096 KiB with 8 devices, READY <= 20 ms (the time includes "
 	       "fork and exec, and libxensim's connection to the simulator; for the mixed set "
@@ -602,7 +572,7 @@ static void report(int n, double secs)
 			lo = res[m][r] < lo ? res[m][r] : lo;
 			hi = res[m][r] > hi ? res[m][r] : hi;
 		}
-		printf("%-34s | %9.1f | %.1f .. %.1f\n", mname[m], median_copy(res[m], n), lo, hi);
+		printf("%-34s | %9.1f | %.1f .. %.1f\n", mname[m], bench_median(res[m], n), lo, hi);
 	}
 	printf("\n%-38s | ratio (median of per-round ratios) | target\n", "ratio");
 	for (unsigned i = 0; i < G_N_ELEMENTS(ratios); i++) {
@@ -610,7 +580,8 @@ static void report(int n, double secs)
 
 		for (int r = 0; r < n; r++)
 			rr[r] = res[ratios[i].x][r] / res[ratios[i].base][r];
-		printf("%-38s | %.2fx | %s\n", ratios[i].what, median(rr, n), ratios[i].target);
+		printf("%-38s | %.2fx | %s\n", ratios[i].what, bench_median_inplace(rr, n),
+		       ratios[i].target);
 	}
 	printf("The null server (bench-nulldm) answers the same ioreq, writes the same kick "
 	       "eventfd and\nraises the same SPI on the same simulated hypervisor with nothing "
@@ -748,10 +719,10 @@ int main(int argc, char **argv)
 	waiter_start(&w_hop, hop_fd, stop_fd);
 
 	run_round(0, 50); /* warm-up, not counted */
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (int r = 0; r < rounds; r++)
 		run_round(r, reqs);
-	report(rounds, now_s() - t0);
+	report(rounds, bench_now_s() - t0);
 
 	run_callgrind();
 	run_footprint(quick ? 3 : 7);
