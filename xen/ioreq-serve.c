@@ -86,7 +86,8 @@ static int rep_addr(uint64_t base, uint32_t i, unsigned size, bool df, uint64_t 
 static int serve_string(struct xh_ioreq_handler *h, const ioreq_t *req, struct xh_io *io)
 {
 	uint64_t mask = io->size < 8 ? (1ULL << (8 * io->size)) - 1 : ~0ULL;
-	uint64_t first = io->addr, ptr = req->data, last = io->data;
+	/* decode() left a write's value masked to the access size in io->data */
+	uint64_t first = io->addr, ptr = req->data, value = io->data, last = io->data;
 	uint32_t i;
 	int r = 0;
 
@@ -102,8 +103,7 @@ static int serve_string(struct xh_ioreq_handler *h, const ioreq_t *req, struct x
 			r = gmem_read(h->mem, gpa, &v, io->size);
 		if (r < 0)
 			break;
-		io->data =
-			io->write ? (req->data_is_ptr ? GUINT64_FROM_LE(v) : req->data & mask) : 0;
+		io->data = io->write ? (req->data_is_ptr ? GUINT64_FROM_LE(v) : value) : 0;
 		if (h->ops->access(h, io) < 0 && !io->write)
 			io->data = ~0ULL;
 		if (io->write)
