@@ -13,7 +13,8 @@
  *     value (ids, class, header type, pin, BAR flags, the capability chain, ...);
  *   - the INTx line equals ISR != 0 && MSI-X off && !INTx-disable && attached, set_intx never
  *     gets the level the line already has, status.INTERRUPT = ISR != 0 && MSI-X off;
- *     send_msi only while attached, MSI-X enabled and the function unmasked;
+ *     send_msi only while attached, MSI-X enabled and the function unmasked (a Xen pirq
+ *     message, vector 0 with the pirq in the destination ID, ignores the masks);
  *   - vectors are valid or NO_VECTOR, the PBA has no bits beyond the table;
  *   - the device core's status and queue invariants (as in fuzz-vmmio);
  *   - failed ECAM reads return all-ones, failed BAR reads 0, values fit their size.
@@ -135,9 +136,13 @@ static void h_send_msi(struct vpci_dev *p, uint64_t addr, uint32_t data)
 {
 	uint16_t fl = msix_flags(p);
 
+	/* a Xen pirq message (vector 0, the pirq in the destination ID bits) ignores the masks */
+	uint32_t pirq = (uint32_t)(addr >> 32 & 0xffffff00u) | (uint32_t)(addr >> 12 & 0xff);
+	bool xen_pirq = (addr & 0xfff00000u) == 0xfee00000u && !(data & 0xff) && pirq;
+
 	CHECK(p->host && container_of(p, struct fdev, p)->attached);
 	CHECK(fl & PCI_MSIX_FLAGS_ENABLE);
-	CHECK(!(fl & PCI_MSIX_FLAGS_MASKALL));
+	CHECK(xen_pirq || !(fl & PCI_MSIX_FLAGS_MASKALL));
 }
 
 static int h_bar_map(struct vpci_dev *p, unsigned bar, uint64_t addr, uint64_t size)

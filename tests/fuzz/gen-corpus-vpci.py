@@ -181,6 +181,24 @@ def port_notify():
     return s
 
 
+def xen_pirq():
+    # an x86 HVM guest's MSI-X set-up with Xen pirqs: vector 0, the pirq in the destination
+    # ID bits (bits 8+ in the upper address), mask bits never cleared; then the function
+    # mask set: these messages are still delivered
+    s = program(0, PREF_BASE + 0x100000)
+    for v, pirq in enumerate((0x37, 0x1a5, 0x12)):
+        e = MSIX_TABLE + 16 * v
+        s += mmio(2, e, 4, True, 0xfee00000 | (pirq & 0xff) << 12)
+        s += mmio(2, e + 4, 4, True, pirq & ~0xff) + mmio(2, e + 8, 4, True, 0)
+    s += cfg(0, CAP_MSIX + 2, 2, True, MSIX_ENABLE)
+    s += virtio_init(via_mmio, True)
+    s += event(0, 0) + event(0, 1) + mmio(2, MSIX_PBA, 8)
+    s += cfg(0, CAP_MSIX + 2, 2, True, MSIX_ENABLE | MSIX_MASKALL) + event(0, 0) + event(0, 1)
+    s += mmio(2, MSIX_TABLE + 8, 4, True, 0x41) + event(0, 1)   # native again: masked
+    s += cfg(0, CAP_MSIX + 2, 2, True, MSIX_ENABLE) + mmio(2, MSIX_PBA, 8)
+    return s
+
+
 SEEDS = {
     'probe-msix': probe_msix(),
     'probe-intx': probe_intx(),
@@ -188,6 +206,7 @@ SEEDS = {
     'pci-cfg-window': pci_cfg_window(),
     'bad-access': bad_access(),
     'port-notify': port_notify(),
+    'xen-pirq': xen_pirq(),
 }
 
 if __name__ == '__main__':
