@@ -24,6 +24,7 @@
  * must still offer everything the driver acked.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -360,12 +361,15 @@ static int negotiate(struct vhu_dev *v)
 	return r;
 }
 
-/* A connected socket: negotiate, and resume the rings if the driver was running. */
+/*
+ * A socket attached with its GET_FEATURES reply in (vhu_conn_attach_hello): negotiate,
+ * and resume the rings if the driver was running.
+ */
 static int session_open(struct vhu_dev *v, int fd)
 {
 	int r;
 
-	vhu_conn_attach(&v->conn, fd);
+	vhu_conn_attach_hello(&v->conn, fd);
 	r = negotiate(v);
 	if (r < 0)
 		goto err;
@@ -400,6 +404,68 @@ err:
 	return r;
 }
 
+/*
+ * --- hello: a new connection is negotiated only once the back-end answered ---
+ *
+ * The kernel completes a unix connect without the back-end (its backlog), so a back-end
+ * that is stopped or stuck accepts connections it never answers. Negotiating at once
+ * would block the whole process (every guest, every device) for timeout_ms on each
+ * retry. Instead GET_FEATURES goes out and the main loop waits for the socket to become
+ * readable, bounded by timeout_ms; then the rest of the negotiation, whose peer has just
+ * shown it is alive, runs as before.
+ */
+static void hello_drop(struct vhu_dev *v)
+{
+	vhu_unwatch(&v->hello_src);
+	vhu_unwatch(&v->hello_timer);
+	if (v->hello_fd >= 0)
+		close(v->hello_fd);
+	v->hello_fd = -1;
+}
+
+static gboolean hello_cb(gint fd, GIOCondition cond, gpointer data)
+{
+	struct vhu_dev *v = data;
+
+	v->hello_fd = -1; /* session_open takes it (a hang-up fails there, with a log line) */
+	hello_drop(v);
+	if (session_open(v, fd) < 0)
+		schedule_retry(v);
+	return G_SOURCE_CONTINUE; /* hello_drop removed it */
+}
+
+static gboolean hello_timeout_cb(gpointer data)
+{
+	struct vhu_dev *v = data;
+
+	log_warn_rl("%s: the back-end at %s took the connection but did not answer GET_FEATURES "
+		    "within %d ms (stopped or stuck?): %s",
+		    v->vdev.name, v->o.socket, v->o.timeout_ms,
+		    v->o.server ? "waiting for another connection" : "trying again");
+	hello_drop(v);
+	schedule_retry(v);
+	return G_SOURCE_CONTINUE; /* hello_drop removed it */
+}
+
+/* Send GET_FEATURES on a new connection and watch for its answer; takes fd. */
+static int hello_start(struct vhu_dev *v, int fd)
+{
+	int r = vhu_hello(fd, v->o.timeout_ms);
+
+	if (r < 0) {
+		log_warn_rl("%s: GET_FEATURES to the back-end at %s: %s", v->vdev.name, v->o.socket,
+			    g_strerror(-r));
+		close(fd);
+		return r;
+	}
+	v->hello_fd = fd;
+	v->hello_src = vhu_watch(v, g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR),
+				 (GSourceFunc)(void (*)(void))hello_cb, v);
+	v->hello_timer =
+		vhu_watch(v, g_timeout_source_new((guint)v->o.timeout_ms), hello_timeout_cb, v);
+	return 0;
+}
+
 static gboolean retry_cb(gpointer data)
 {
 	struct vhu_dev *v = data;
@@ -409,7 +475,7 @@ static gboolean retry_cb(gpointer data)
 		return G_SOURCE_CONTINUE;
 	g_source_unref(v->retry_src);
 	v->retry_src = NULL;
-	if (session_open(v, fd) < 0)
+	if (hello_start(v, fd) < 0)
 		schedule_retry(v);
 	return G_SOURCE_REMOVE;
 }
@@ -421,12 +487,12 @@ static gboolean accept_cb(gint lfd, GIOCondition cond, gpointer data)
 
 	if (fd < 0)
 		return G_SOURCE_CONTINUE;
-	if (v->conn.up || v->down_src || (v->known && !v->o.reconnect_ms)) {
+	if (v->conn.up || v->down_src || v->hello_fd >= 0 || (v->known && !v->o.reconnect_ms)) {
 		log_warn_rl("%s: a second back-end connected: refused", v->vdev.name);
 		close(fd);
 		return G_SOURCE_CONTINUE;
 	}
-	session_open(v, fd);
+	hello_start(v, fd);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -454,8 +520,33 @@ static int first_connect(struct vhu_dev *v)
 	}
 }
 
+/*
+ * GET_FEATURES on the first connection, its answer awaited for VHU_CREATE_WAIT_MS:
+ * 0 when it is in (fd is still ours), 1 when it is awaited in the background (reconnect
+ * on: hello_start took fd), -errno (fd closed).
+ */
+static int first_hello(struct vhu_dev *v, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r = vhu_hello(fd, v->o.timeout_ms);
+
+	if (r == 0 && poll(&p, 1, VHU_CREATE_WAIT_MS) > 0)
+		return 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	if (!v->o.reconnect_ms)
+		return -ETIMEDOUT;
+	log_msg("%s: the back-end at %s did not answer within %d ms: negotiating in the "
+		"background",
+		v->vdev.name, v->o.socket, VHU_CREATE_WAIT_MS);
+	schedule_retry(v);
+	return 1;
+}
+
 static int connect_at_create(struct vhu_dev *v, GError **error)
 {
+	bool unanswered;
 	int fd, r;
 
 	if (v->o.server) {
@@ -469,7 +560,12 @@ static int connect_at_create(struct vhu_dev *v, GError **error)
 					  (GSourceFunc)(void (*)(void))accept_cb, v);
 	}
 	fd = first_connect(v);
-	r = fd < 0 ? fd : session_open(v, fd);
+	r = fd < 0 ? fd : first_hello(v, fd);
+	if (r == 1)
+		return 0; /* the answer is awaited in the background */
+	unanswered = r == -ETIMEDOUT;
+	if (r == 0)
+		r = session_open(v, fd);
 	if (r == 0)
 		return 0;
 	if (v->o.reconnect_ms) {
@@ -479,8 +575,15 @@ static int connect_at_create(struct vhu_dev *v, GError **error)
 		schedule_retry(v);
 		return 0;
 	}
-	g_set_error(error, VDEV_ERROR, -r, "%s: no vhost-user back-end at %s: %s (reconnect=0)",
-		    v->vdev.name, v->o.socket, g_strerror(-r));
+	if (unanswered)
+		g_set_error(error, VDEV_ERROR, ETIMEDOUT,
+			    "%s: the vhost-user back-end at %s did not answer GET_FEATURES within "
+			    "%d ms (reconnect=0)",
+			    v->vdev.name, v->o.socket, VHU_CREATE_WAIT_MS);
+	else
+		g_set_error(error, VDEV_ERROR, -r,
+			    "%s: no vhost-user back-end at %s: %s (reconnect=0)", v->vdev.name,
+			    v->o.socket, g_strerror(-r));
 	return r;
 }
 
@@ -539,6 +642,7 @@ static void vhu_free_op(struct vdev *d)
 	vhu_unwatch(&v->sock_src);
 	vhu_unwatch(&v->retry_src);
 	vhu_unwatch(&v->down_src);
+	hello_drop(v);
 	chan_close(v);
 	vhu_shmem_fini(&v->shm);
 	if (v->type->free)
@@ -693,7 +797,7 @@ static struct vhu_dev *vhu_alloc(const struct vhu_type *vt)
 
 	v->type = vt;
 	v->dev_mask = vt->dev_mask;
-	v->listen_fd = v->chan_fd = v->inflight_fd = -1;
+	v->listen_fd = v->chan_fd = v->inflight_fd = v->hello_fd = -1;
 	v->o.nqueues = vt->nqueues;
 	v->o.cfg_size = vt->cfg_size;
 	v->o.device_id = vt->vt->device_id;

@@ -11,7 +11,6 @@
  * checked by vhu_check_backend_req(); their fds are closed on every path.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -41,6 +40,7 @@ static void forget(struct vhu_conn *c)
 	c->queue_num = 0;
 	c->acks = false;
 	c->requests = 0;
+	c->hello = false;
 }
 
 void vhu_conn_attach(struct vhu_conn *c, int sock)
@@ -49,6 +49,21 @@ void vhu_conn_attach(struct vhu_conn *c, int sock)
 	forget(c);
 	c->sock = sock;
 	c->up = true;
+}
+
+int vhu_hello(int sock, int timeout_ms)
+{
+	struct vhu_msg m;
+
+	vhu_msg_init(&m, VHU_GET_FEATURES, 0);
+	return vhu_msg_send(sock, &m, timeout_ms);
+}
+
+void vhu_conn_attach_hello(struct vhu_conn *c, int sock)
+{
+	vhu_conn_attach(c, sock);
+	c->hello = true;
+	c->requests = 1;
 }
 
 void vhu_conn_close(struct vhu_conn *c)
@@ -87,15 +102,44 @@ static int ack_value(struct vhu_conn *c, const struct vhu_msg *req, const struct
 	return 0;
 }
 
-int vhu_request(struct vhu_conn *c, struct vhu_msg *req, struct vhu_msg *reply)
+static int request_failed(struct vhu_conn *c, const struct vhu_msg *req, int r)
+{
+	log_warn("%s: %s: %s%s", c->name, vhu_req_name(req->hdr.request), g_strerror(-r),
+		 r == -ETIMEDOUT ? " (no reply within the bound)" : "");
+	if (latching(r))
+		vhu_conn_fail(c, r);
+	return r;
+}
+
+/* Read and check the reply (or ack) to req; reply == NULL: not wanted beyond the checks. */
+static int request_finish(struct vhu_conn *c, const struct vhu_msg *req, struct vhu_msg *reply)
 {
 	struct vhu_msg local;
-	bool want_reply;
 	int r;
 
 	if (!reply)
 		reply = &local;
-	reply->nfds = 0;
+	r = vhu_msg_recv(c->sock, c->timeout_ms, reply);
+	if (r < 0)
+		return request_failed(c, req, r);
+	r = vhu_check_reply(c->proto, req, reply);
+	if (r < 0) {
+		vhu_msg_close_fds(reply);
+		return request_failed(c, req, r);
+	}
+	r = ack_value(c, req, reply);
+	if (reply == &local)
+		vhu_msg_close_fds(reply);
+	return r;
+}
+
+int vhu_request(struct vhu_conn *c, struct vhu_msg *req, struct vhu_msg *reply)
+{
+	bool want_reply;
+	int r;
+
+	if (reply)
+		reply->nfds = 0;
 	if (!c->up)
 		return -ENOTCONN;
 	want_reply = vhu_req_has_reply(req->hdr.request);
@@ -110,27 +154,10 @@ int vhu_request(struct vhu_conn *c, struct vhu_msg *req, struct vhu_msg *reply)
 	c->requests++;
 	r = vhu_msg_send(c->sock, req, c->timeout_ms);
 	if (r < 0)
-		goto fail;
+		return request_failed(c, req, r);
 	if (!want_reply && !(req->hdr.flags & VHU_FLAG_NEED_REPLY))
 		return 0;
-	r = vhu_msg_recv(c->sock, c->timeout_ms, reply);
-	if (r < 0)
-		goto fail;
-	r = vhu_check_reply(c->proto, req, reply);
-	if (r < 0) {
-		vhu_msg_close_fds(reply);
-		goto fail;
-	}
-	r = ack_value(c, req, reply);
-	if (reply == &local)
-		vhu_msg_close_fds(reply);
-	return r;
-fail:
-	log_warn("%s: %s: %s%s", c->name, vhu_req_name(req->hdr.request), g_strerror(-r),
-		 r == -ETIMEDOUT ? " (no reply within the bound)" : "");
-	if (latching(r))
-		vhu_conn_fail(c, r);
-	return r;
+	return request_finish(c, req, reply);
 }
 
 /* A reply's content is wrong although its shape is right: latch, like a shape error. */
@@ -413,7 +440,17 @@ int vhu_negotiate(struct vhu_conn *c, uint64_t want, uint64_t require)
 	int r;
 
 	/* FACTS 5: GET_FEATURES first (rust-vmm back-ends decide about acks on it). */
-	r = vhu_get_u64(c, VHU_GET_FEATURES, &c->features);
+	if (c->hello) { /* sent by vhu_hello(): its reply is in, read it */
+		struct vhu_msg m, reply;
+
+		c->hello = false;
+		vhu_msg_init(&m, VHU_GET_FEATURES, 0);
+		r = request_finish(c, &m, &reply);
+		if (r == 0)
+			c->features = reply.p.u64;
+	} else {
+		r = vhu_get_u64(c, VHU_GET_FEATURES, &c->features);
+	}
 	if (r < 0)
 		return r;
 	r = vhu_send_none(c, VHU_SET_OWNER);
@@ -587,17 +624,17 @@ int vhu_socket_connect(const char *path)
 	r = unix_addr(path, &sa);
 	if (r < 0)
 		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * Non-blocking: a unix connect completes at once or fails, except that a blocking one
+	 * waits for ever while the listener's backlog is full. Connections the listener never
+	 * accepts stay in it even after we close them, so a back-end that stopped accepting (a
+	 * stopped process) fills it after a few retries: -EAGAIN then, like ECONNREFUSED.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	/* A unix connect completes at once or fails: no EINPROGRESS on a blocking socket. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
-		r = -errno;
+		r = errno == EWOULDBLOCK ? -EAGAIN : -errno;
 		close(fd);
 		return r;
 	}

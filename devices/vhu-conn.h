@@ -38,6 +38,7 @@ struct vhu_conn {
 	uint64_t proto;		/* what we acked with SET_PROTOCOL_FEATURES */
 	uint64_t queue_num;	/* GET_QUEUE_NUM (0 without MQ) */
 	bool acks;		/* NEED_REPLY in use (see vhu_set_features) */
+	bool hello;		/* vhu_hello() sent GET_FEATURES: vhu_negotiate reads its reply */
 	unsigned requests;	/* requests sent since attach, for tests and logs */
 	/*
 	 * The wire bit of VHOST_USER_PROTOCOL_F_SHMEM: 22 (0 means 22), or 21 for back-ends
@@ -51,6 +52,16 @@ void vhu_conn_init(struct vhu_conn *c, const struct vhu_conn_ops *ops, const cha
 		   int timeout_ms);
 /* Take a connected socket; forget everything negotiated before. */
 void vhu_conn_attach(struct vhu_conn *c, int sock);
+/*
+ * A negotiation that starts without waiting, for callers that must not block on a
+ * back-end that accepted the connection but may never answer (a stopped process: the
+ * kernel completes a unix connect without it). vhu_hello() sends GET_FEATURES on a
+ * connected socket that is not attached yet (0 or -errno); once the socket is readable,
+ * vhu_conn_attach_hello() attaches it and vhu_negotiate() reads that reply instead of
+ * asking again.
+ */
+int vhu_hello(int sock, int timeout_ms);
+void vhu_conn_attach_hello(struct vhu_conn *c, int sock);
 /* Close the socket (no ops->down call). */
 void vhu_conn_close(struct vhu_conn *c);
 /* Trip the latch from outside (hang-up seen by a watch): ops->down once. */

@@ -126,8 +126,11 @@ struct vhu_dev {
 	bool running;		/* start() succeeded: rings are (or were) with the back-end */
 	bool resume;		/* the back-end went away while running: resume on reconnect */
 
-	int listen_fd; /* server mode */
-	int chan_fd;   /* our end of the back-end channel */
+	int listen_fd;	      /* server mode */
+	int chan_fd;	      /* our end of the back-end channel */
+	int hello_fd;	      /* a new connection whose GET_FEATURES reply is awaited (vhu_hello) */
+	GSource *hello_src;   /* its readiness */
+	GSource *hello_timer; /* its bound (timeout_ms) */
 	GSource *listen_src;
 	GSource *sock_src;
 	GSource *chan_src;

@@ -626,6 +626,79 @@ static void test_negotiate_no_bit30(struct fx *f, gconstpointer data)
 	g_assert_true(peer_empty(f->peer));
 }
 
+/*
+ * vhu_hello: GET_FEATURES goes out before the socket is attached; once attached with
+ * vhu_conn_attach_hello, vhu_negotiate reads that reply and does not ask again.
+ */
+static void test_negotiate_hello(struct fx *f, gconstpointer data)
+{
+	int sock = f->c.sock, sv[2];
+	struct raw m;
+
+	f->c.sock = -1; /* the fixture's socket, not attached yet */
+	vhu_conn_close(&f->c);
+	g_assert_cmpint(vhu_hello(sock, 300), ==, 0);
+	peer_read(f->peer, &m);
+	g_assert_cmpuint(m.req, ==, VHU_GET_FEATURES);
+	g_assert_cmpuint(m.flags, ==, 0x1);
+	g_assert_true(peer_empty(f->peer));
+	peer_reply_u64(f->peer, VHU_GET_FEATURES, 1ULL << 32);
+	vhu_conn_attach_hello(&f->c, sock);
+	g_assert_cmpint(vhu_negotiate(&f->c, ~0ULL, 0), ==, 0);
+	g_assert_cmphex(f->c.features, ==, 1ULL << 32);
+	peer_read(f->peer, &m);
+	g_assert_cmpuint(m.req, ==, VHU_SET_OWNER); /* GET_FEATURES was not sent again */
+	g_assert_true(peer_empty(f->peer));
+	/* a wrong reply to the hello latches like any other */
+	vhu_conn_close(&f->c);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	close(f->peer);
+	f->peer = sv[1];
+	g_assert_cmpint(vhu_hello(sv[0], 300), ==, 0);
+	peer_read(f->peer, &m);
+	peer_reply_u64(f->peer, VHU_GET_PROTOCOL_FEATURES, 0);
+	vhu_conn_attach_hello(&f->c, sv[0]);
+	g_assert_cmpint(vhu_negotiate(&f->c, ~0ULL, 0), ==, -EPROTO);
+	expect_latched(f, -EPROTO);
+}
+
+/*
+ * A back-end that listens but never accepts: connections pile up in its backlog, even
+ * closed ones; once it is full, vhu_socket_connect fails at once with -EAGAIN (a
+ * blocking connect would wait for ever). A missing socket is -ENOENT.
+ */
+static void test_socket_backlog(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("vhu-sock-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "be.sock", NULL);
+	int lfd, fd, i, eagain = 0;
+
+	g_assert_cmpint(vhu_socket_connect(path), ==, -ENOENT);
+	lfd = vhu_socket_listen(path);
+	g_assert_cmpint(lfd, >=, 0);
+	for (i = 0; i < 8; i++) {
+		fd = vhu_socket_connect(path);
+		if (fd == -EAGAIN) {
+			eagain++;
+			continue;
+		}
+		g_assert_cmpint(fd, >=, 0);
+		g_assert_cmpint(vhu_hello(fd, 100), ==, 0); /* queued, never read */
+		close(fd);
+	}
+	g_assert_cmpint(eagain, >=, 1);
+	/* accepting one frees a place */
+	fd = vhu_socket_accept(lfd);
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+	fd = vhu_socket_connect(path);
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+	close(lfd);
+	unlink(path);
+	g_assert_cmpint(rmdir(dir), ==, 0);
+}
+
 /* --- the back-end channel --- */
 
 struct bh {
@@ -822,6 +895,8 @@ int main(int argc, char **argv)
 	FX_TEST("/vhu/proto/negotiate/qsd", test_negotiate_qsd);
 	FX_TEST("/vhu/proto/negotiate/require", test_negotiate_require);
 	FX_TEST("/vhu/proto/negotiate/no-bit30", test_negotiate_no_bit30);
+	FX_TEST("/vhu/proto/negotiate/hello", test_negotiate_hello);
+	g_test_add_func("/vhu/proto/socket/backlog", test_socket_backlog);
 	g_test_add_func("/vhu/proto/chan/config-change", test_chan_config_change);
 	g_test_add_func("/vhu/proto/chan/vring-call", test_chan_vring_call);
 	g_test_add_func("/vhu/proto/chan/unknown-and-fds", test_chan_unknown_and_fds);
