@@ -140,9 +140,7 @@ int main(int argc, char **argv)
 	vblk_remove(&b);
 
 	/* 3: a clean end */
-	st = sim_terminate(&sim, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
-		  sim_status_str(st));
+	sim_terminate_ok(&sim, 5000);
 	st = sim_aux_stop(&sim, vhub, SIGTERM, 5000);
 	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "vhub-blk: %s", sim_status_str(st));
 

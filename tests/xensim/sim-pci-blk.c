@@ -230,7 +230,6 @@ int main(int argc, char **argv)
 	struct xs_dom *d;
 	const char *sock;
 	pid_t qsd;
-	int st;
 
 	sim_init(&sim, "sim-pci-blk", argc, argv, 120);
 	sim_blk_require(&sim, true);
@@ -296,11 +295,7 @@ int main(int argc, char **argv)
 	rng_thread(&rng);
 	check_job(&rng, "virtio-pci rng after the BAR move");
 
-	st = sim_terminate(&sim, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
-		  sim_status_str(st));
-	st = sim_aux_stop(&sim, qsd, SIGTERM, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "qemu-storage-daemon: %s",
-		  sim_status_str(st));
+	sim_terminate_ok(&sim, 5000);
+	sim_aux_stop_ok(&sim, qsd, "qemu-storage-daemon", 5000);
 	sim_pass(&sim);
 }

@@ -294,9 +294,7 @@ int main(int argc, char **argv)
 				 j->slot, j->reads, j->interrupts);
 	}
 
-	st = sim_terminate(&sim, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
-		  sim_status_str(st));
+	sim_terminate_ok(&sim, 5000);
 	for (unsigned i = 0; i < NDEV; i++) {
 		hv_dom_pci_claim(d, HV_SBDF(0, 0, want[i].slot, 0), &cl);
 		SIM_CHECK(&sim, !cl.mapped, "slot %u still claimed after xvdm ended", want[i].slot);

@@ -223,7 +223,6 @@ int main(int argc, char **argv)
 	const char *args[2 + 2 * NDEV + 1] = { "--domid", "1" };
 	char specs[NDEV][96];
 	struct xs_dom *d;
-	int st;
 
 	sim_init(&sim, "sim-rng", argc, argv, 110);
 	d = hv_dom_create(sim.hv, DOMID, &cfg);
@@ -243,9 +242,7 @@ int main(int argc, char **argv)
 	check_bad_ioreqs(d);
 	run_vcpus(d); /* still fine after all that */
 
-	st = sim_terminate(&sim, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
-		  sim_status_str(st));
+	sim_terminate_ok(&sim, 5000);
 	check_teardown(d);
 	sim_pass(&sim);
 }

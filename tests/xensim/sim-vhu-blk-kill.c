@@ -235,7 +235,6 @@ int main(int argc, char **argv)
 	pthread_t ts, tr;
 	struct xs_dom *d;
 	pid_t qsd;
-	int st;
 
 	sim_init(&sim, "sim-vhu-blk-kill", argc, argv, 170);
 	sim_blk_require(&sim, true);
@@ -283,12 +282,8 @@ int main(int argc, char **argv)
 		  "%u writes told written + %u dropped at a reset != %u submitted", told,
 		  s.abandoned, NWRITES);
 
-	st = sim_terminate(&sim, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
-		  sim_status_str(st));
-	st = sim_aux_stop(&sim, qsd, SIGTERM, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "qemu-storage-daemon: %s",
-		  sim_status_str(st));
+	sim_terminate_ok(&sim, 5000);
+	sim_aux_stop_ok(&sim, qsd, "qemu-storage-daemon", 5000);
 	close(s.image_fd);
 	sim_pass(&sim);
 }

@@ -138,9 +138,7 @@ int main(int argc, char **argv)
 	}
 	sim_note("all devices, concurrently: %.3f s", now_s() - t0);
 
-	st = sim_terminate(&sim, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
-		  sim_status_str(st));
+	sim_terminate_ok(&sim, 5000);
 	for (unsigned i = 0; i < NDEV; i++) {
 		st = sim_aux_stop(&sim, qsd[i], SIGTERM, 5000);
 		SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0,

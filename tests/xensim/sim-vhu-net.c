@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	struct vnet n = { 0 };
 	char spec[512];
 	const char *sock;
-	int in, st, r;
+	int in, r;
 	uint64_t base;
 	struct xs_dom *d;
 	pid_t pmd;
@@ -63,9 +63,7 @@ int main(int argc, char **argv)
 	r = vdrv_remove(&n.v);
 	SIM_CHECK(&sim, !r, "remove: %s", strerror(-r));
 
-	st = sim_terminate(&sim, 5000);
-	SIM_CHECK(&sim, WIFEXITED(st) && WEXITSTATUS(st) == 0, "xvdm after SIGTERM: %s",
-		  sim_status_str(st));
+	sim_terminate_ok(&sim, 5000);
 	vnet_testpmd_quit(&sim, pmd, in);
 	sim_pass(&sim);
 }

@@ -364,6 +364,14 @@ int sim_aux_stop(struct sim *s, pid_t pid, int sig, int timeout_ms)
 		 sig);
 }
 
+void sim_aux_stop_ok(struct sim *s, pid_t pid, const char *what, int timeout_ms)
+{
+	int st = sim_aux_stop(s, pid, SIGTERM, timeout_ms);
+
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		sim_fail(s, "%s after SIGTERM: %s", what, sim_status_str(st));
+}
+
 bool sim_alive(struct sim *s)
 {
 	if (s->pid <= 0 || s->exited)
@@ -400,6 +408,14 @@ int sim_terminate(struct sim *s, int timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	sim_fail(s, "the device model did not exit within %d ms of SIGTERM", timeout_ms);
+}
+
+void sim_terminate_ok(struct sim *s, int timeout_ms)
+{
+	int st = sim_terminate(s, timeout_ms);
+
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		sim_fail(s, "xvdm after SIGTERM: %s", sim_status_str(st));
 }
 
 int sim_wait_exit(struct sim *s, int timeout_ms)

@@ -50,6 +50,8 @@ void sim_spawn(struct sim *s, const char *const *args);
 bool sim_alive(struct sim *s);
 /* SIGTERM, wait up to timeout_ms; returns the wait status (fails the test on timeout). */
 int sim_terminate(struct sim *s, int timeout_ms);
+/* sim_terminate, and the test fails unless the program exited with status 0. */
+void sim_terminate_ok(struct sim *s, int timeout_ms);
 /* Wait up to timeout_ms for the program to exit by itself; its wait status (fails on timeout). */
 int sim_wait_exit(struct sim *s, int timeout_ms);
 
@@ -65,6 +67,8 @@ bool sim_aux_alive(struct sim *s, pid_t pid, int *ret_status);
 /* Send sig (if not 0) and wait up to timeout_ms for it to end: its wait status (fails the
  * test on timeout, after SIGKILL). */
 int sim_aux_stop(struct sim *s, pid_t pid, int sig, int timeout_ms);
+/* SIGTERM to a helper; the test fails unless it exited with status 0 (`what` names it). */
+void sim_aux_stop_ok(struct sim *s, pid_t pid, const char *what, int timeout_ms);
 /*
  * Does `program --list-devices` name device type `type`? (For tests of a device xvdm
  * may not have yet: they exit 77 until it does.)
