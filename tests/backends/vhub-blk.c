@@ -849,11 +849,12 @@ static int parse(struct be *b, int argc, char **argv)
 		{ "id", required_argument, NULL, 'i' },
 		{ "no-xen", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:d:i:nv", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:d:i:nvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			b->socket_path = optarg;
@@ -870,6 +871,8 @@ static int parse(struct be *b, int argc, char **argv)
 		case 'v':
 			b->verbose = true;
 			break;
+		case 'h':
+			return 1;
 		default:
 			return -EINVAL;
 		}
@@ -883,12 +886,18 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct stat st;
 
-	if (parse(&b, argc, argv) < 0) {
-		fprintf(stderr,
+	int r = parse(&b, argc, argv);
+
+	if (r != 0) {
+		fprintf(r > 0 ? stdout : stderr,
 			"usage: %s --socket PATH --disk FILE [--no-xen] [--id STRING] "
-			"[--verbose]\n",
+			"[--verbose]\n"
+			"  a vhost-user-blk back-end on FILE, listening on PATH; it maps guest "
+			"memory "
+			"from F_XEN_MMAP\n"
+			"  memory tables (privcmd), or with --no-xen mmaps the fds it is given\n",
 			argv[0]);
-		return 2;
+		return r > 0 ? 0 : 2;
 	}
 	vq_reset(&b.vq);
 	b.disk = open(b.disk_path, O_RDWR | O_CLOEXEC);
