@@ -521,25 +521,26 @@ static int first_connect(struct vhu_dev *v)
 }
 
 /*
- * GET_FEATURES on the first connection, its answer awaited for VHU_CREATE_WAIT_MS:
- * 0 when it is in (fd is still ours), 1 when it is awaited in the background (reconnect
- * on: hello_start took fd), -errno (fd closed).
+ * GET_FEATURES on the first connection, its answer awaited here for timeout= (so that a
+ * guest that probes at once finds the back-end's features; DPDK can take over a second
+ * to pick a new connection up): 0 when it is in (fd is still ours), 1 when it will be
+ * tried again in the background (reconnect on), -errno (fd closed).
  */
 static int first_hello(struct vhu_dev *v, int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	int r = vhu_hello(fd, v->o.timeout_ms);
 
-	if (r == 0 && poll(&p, 1, VHU_CREATE_WAIT_MS) > 0)
+	if (r == 0 && poll(&p, 1, v->o.timeout_ms) > 0)
 		return 0;
 	close(fd);
 	if (r < 0)
 		return r;
 	if (!v->o.reconnect_ms)
 		return -ETIMEDOUT;
-	log_msg("%s: the back-end at %s did not answer within %d ms: negotiating in the "
-		"background",
-		v->vdev.name, v->o.socket, VHU_CREATE_WAIT_MS);
+	log_warn("%s: the back-end at %s took the connection but did not answer GET_FEATURES "
+		 "within %d ms (stopped or stuck?): trying again in the background",
+		 v->vdev.name, v->o.socket, v->o.timeout_ms);
 	schedule_retry(v);
 	return 1;
 }
@@ -579,7 +580,7 @@ static int connect_at_create(struct vhu_dev *v, GError **error)
 		g_set_error(error, VDEV_ERROR, ETIMEDOUT,
 			    "%s: the vhost-user back-end at %s did not answer GET_FEATURES within "
 			    "%d ms (reconnect=0)",
-			    v->vdev.name, v->o.socket, VHU_CREATE_WAIT_MS);
+			    v->vdev.name, v->o.socket, v->o.timeout_ms);
 	else
 		g_set_error(error, VDEV_ERROR, -r,
 			    "%s: no vhost-user back-end at %s: %s (reconnect=0)", v->vdev.name,
