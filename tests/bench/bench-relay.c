@@ -28,8 +28,8 @@
  * waker's CPU (wake-affine) and waits until the device model has gone back to sleep: a
  * relay then measures the device model's whole loop after its eventfd write, not the
  * write, and xvdm's GLib loop is longer than the null server's few lines (on an idle
- * 2-CPU host, kick 1.34-1.42x unpinned against 1.06-1.16x pinned). Both device models get the same
- * placement either way.
+ * 2-CPU host, kick 1.34-1.42x unpinned against 1.06-1.16x pinned). Both device models
+ * get the same placement either way.
  *
  * bench-relay [--quick] [--rounds N] [--reqs N] [--no-callgrind] [--no-pin] ... (--help)
  */
