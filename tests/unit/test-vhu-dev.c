@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
@@ -834,6 +836,82 @@ static void test_server_mode(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(fake_backend_count(f->fb, VHU_SET_VRING_ENABLE), ==, 1);
 }
 
+/* --- back-ends that take the connection but never answer (stopped or stuck) --- */
+
+/* Listen on f->path and never accept: the kernel completes connects from the backlog. */
+static int stuck_listener(struct fx *f)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpuint(strlen(f->path), <, sizeof(sa.sun_path));
+	strcpy(sa.sun_path, f->path);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(fd, 1), ==, 0);
+	return fd;
+}
+
+static void test_stuck_create(struct fx *f, gconstpointer data)
+{
+	int lfd = stuck_listener(f);
+	GError *err = NULL;
+	gint64 t0 = g_get_monotonic_time();
+
+	/* reconnect=0: a clear error once the answer's bound (timeout=) has passed */
+	g_assert_cmpint(create(f, "vhost-user-blk", "reconnect=0,timeout=200", &err), ==,
+			-ETIMEDOUT);
+	g_assert_nonnull(strstr(err->message, "did not answer GET_FEATURES within 200 ms"));
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
+	g_clear_error(&err);
+	/*
+	 * reconnect on: created, nothing offered; the retries (every 1 s, each given 200 ms)
+	 * fill the backlog and never block the loop: a spin of 3 s takes about 3 s.
+	 */
+	g_assert_cmpint(create(f, "vhost-user-blk", "reconnect=1,timeout=200", NULL), ==, 0);
+	t0 = g_get_monotonic_time();
+	spin_ms(3000);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 3500 * 1000);
+	g_assert_cmphex(offered(f->d), ==, V1);
+	/* the back-end comes to life on the same socket: negotiated, the driver can start */
+	close(lfd);
+	unlink(f->path);
+	f->fb = fake_backend_new(f->path, QSD_FEATURES, QSD_PROTO);
+	g_assert_true(spin_until(offered(f->d) != V1, 4000));
+	drive(f->d, V1, 1);
+	g_assert_true(f->d->started);
+}
+
+static void test_stuck_server_peer(struct fx *f, gconstpointer data)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int c1, c2;
+	char b[16];
+
+	g_assert_cmpint(create(f, "vhost-user-blk", "server=on,mem=shadow,timeout=300", NULL), ==,
+			0);
+	strcpy(sa.sun_path, f->path);
+	/* a peer that connects and never answers, then a second one meanwhile */
+	c1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(connect(c1, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	spin_ms(50);
+	g_assert_cmpint(connect(c2, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	spin_ms(50);
+	g_assert_cmpint(recv(c2, b, sizeof(b), MSG_DONTWAIT), ==, 0);  /* refused: closed */
+	g_assert_cmpint(recv(c1, b, sizeof(b), MSG_DONTWAIT), ==, 12); /* GET_FEATURES */
+	/* its bound passes: dropped, the loop never blocked */
+	g_assert_true(spin_until(recv(c1, b, sizeof(b), MSG_DONTWAIT) == 0, 2000));
+	g_assert_cmphex(offered(f->d), ==, V1);
+	close(c1);
+	close(c2);
+	/* a real back-end connects: negotiated */
+	f->fb = fake_backend_new_client(f->path, QSD_FEATURES, QSD_PROTO);
+	g_assert_true(spin_until(offered(f->d) != V1, 3000));
+	drive(f->d, V1, 1);
+	g_assert_true(f->d->started);
+}
+
 /* --- a notification path outside xvdm (struct vdev_notify: the kernel's privcmd eventfds) --- */
 
 struct tnotify {
@@ -964,6 +1042,8 @@ int main(int argc, char **argv)
 	FX_TEST("/vhu/dev/reconnect/features-changed", test_reconnect_features_changed);
 	FX_TEST("/vhu/dev/reconnect/start-while-away", test_start_while_away);
 	FX_TEST("/vhu/dev/server-mode", test_server_mode);
+	FX_TEST("/vhu/dev/stuck/create", test_stuck_create);
+	FX_TEST("/vhu/dev/stuck/server-peer", test_stuck_server_peer);
 	FX_TEST("/vhu/dev/notify/kernel", test_notify_kernel);
 	FX_TEST("/vhu/dev/notify/partial-refused", test_notify_partial_and_refused);
 	FX_TEST("/vhu/dev/notify/shadow", test_notify_shadow);
