@@ -414,24 +414,33 @@ err:
  * readable, bounded by timeout_ms; then the rest of the negotiation, whose peer has just
  * shown it is alive, runs as before.
  */
-static void hello_drop(struct vhu_dev *v)
+/* Stop watching the pending connection; its fd is returned, and is the caller's. */
+static int hello_end(struct vhu_dev *v)
 {
+	int fd = v->hello_fd;
+
 	vhu_unwatch(&v->hello_src);
 	vhu_unwatch(&v->hello_timer);
-	if (v->hello_fd >= 0)
-		close(v->hello_fd);
 	v->hello_fd = -1;
+	return fd;
+}
+
+static void hello_drop(struct vhu_dev *v)
+{
+	int fd = hello_end(v);
+
+	if (fd >= 0)
+		close(fd);
 }
 
 static gboolean hello_cb(gint fd, GIOCondition cond, gpointer data)
 {
 	struct vhu_dev *v = data;
 
-	v->hello_fd = -1; /* session_open takes it (a hang-up fails there, with a log line) */
-	hello_drop(v);
-	if (session_open(v, fd) < 0)
+	/* session_open takes the fd (a hang-up fails there, with a log line) */
+	if (session_open(v, hello_end(v)) < 0)
 		schedule_retry(v);
-	return G_SOURCE_CONTINUE; /* hello_drop removed it */
+	return G_SOURCE_CONTINUE; /* hello_end removed it */
 }
 
 static gboolean hello_timeout_cb(gpointer data)

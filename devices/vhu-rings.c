@@ -113,15 +113,13 @@ void vhu_rings_kick(struct vhu_dev *v, unsigned qi)
 {
 	struct vhu_queue *q = &v->q[qi];
 
-	if (!q->set_up && v->resume) {
-		/* every ring is kicked when it is handed over (vhu_rings_start) */
-		log_debug("%s: notify of queue %u while the back-end is away: held", v->vdev.name,
-			  qi);
-		return;
-	}
 	if (!q->set_up) {
-		log_warn_rl("%s: notify of queue %u, which the driver did not enable", v->vdev.name,
-			    qi);
+		if (v->resume) /* every ring is kicked when it is handed over (vhu_rings_start) */
+			log_debug("%s: notify of queue %u while the back-end is away: held",
+				  v->vdev.name, qi);
+		else
+			log_warn_rl("%s: notify of queue %u, which the driver did not enable",
+				    v->vdev.name, qi);
 		return;
 	}
 	if (v->mode == VHU_MEM_SHADOW)

@@ -490,14 +490,13 @@ static void msix_table_write32(struct vpci_dev *p, uint32_t rel, uint32_t val)
 {
 	unsigned v = rel / PCI_MSIX_ENTRY_SIZE;
 
-	if (rel % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_VECTOR_CTRL) {
+	if (rel % PCI_MSIX_ENTRY_SIZE == PCI_MSIX_ENTRY_VECTOR_CTRL)
 		/* Only the mask bit is defined; the rest is reserved (reads 0). */
 		p->msix[v].ctrl = val & PCI_MSIX_ENTRY_CTRL_MASKBIT;
-		msix_deliver_pending(p, v);
-		return;
-	}
-	*msix_field(p, rel) = val;
-	msix_deliver_pending(p, v); /* the message may now be a Xen pirq one, never masked */
+	else
+		*msix_field(p, rel) = val;
+	/* unmasked, or the message is now a Xen pirq one (never masked): a pending one goes */
+	msix_deliver_pending(p, v);
 }
 
 static bool dword_access(uint64_t off, unsigned size)
