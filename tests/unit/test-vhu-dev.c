@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
@@ -22,6 +21,7 @@
 #include "devices/catalogue.h"
 #include "devices/svq.h"
 #include "devices/vdev.h"
+#include "devices/vhu-conn.h"
 #include "devices/vhu-proto.h"
 #include "tests/support/fake-backend.h"
 #include "tests/support/fake-gmem.h"
@@ -838,23 +838,9 @@ static void test_server_mode(struct fx *f, gconstpointer data)
 
 /* --- back-ends that take the connection but never answer (stopped or stuck) --- */
 
-/* Listen on f->path and never accept: the kernel completes connects from the backlog. */
-static int stuck_listener(struct fx *f)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpuint(strlen(f->path), <, sizeof(sa.sun_path));
-	strcpy(sa.sun_path, f->path);
-	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-	g_assert_cmpint(listen(fd, 1), ==, 0);
-	return fd;
-}
-
 static void test_stuck_create(struct fx *f, gconstpointer data)
 {
-	int lfd = stuck_listener(f);
+	int lfd = vhu_socket_listen(f->path); /* never accepted: connects complete in the backlog */
 	GError *err = NULL;
 	gint64 t0 = g_get_monotonic_time();
 
@@ -884,19 +870,17 @@ static void test_stuck_create(struct fx *f, gconstpointer data)
 
 static void test_stuck_server_peer(struct fx *f, gconstpointer data)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int c1, c2;
 	char b[16];
 
 	g_assert_cmpint(create(f, "vhost-user-blk", "server=on,mem=shadow,timeout=300", NULL), ==,
 			0);
-	strcpy(sa.sun_path, f->path);
 	/* a peer that connects and never answers, then a second one meanwhile */
-	c1 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	c2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	g_assert_cmpint(connect(c1, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	c1 = vhu_socket_connect(f->path);
+	g_assert_cmpint(c1, >=, 0);
 	spin_ms(50);
-	g_assert_cmpint(connect(c2, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	c2 = vhu_socket_connect(f->path);
+	g_assert_cmpint(c2, >=, 0);
 	spin_ms(50);
 	g_assert_cmpint(recv(c2, b, sizeof(b), MSG_DONTWAIT), ==, 0);  /* refused: closed */
 	g_assert_cmpint(recv(c1, b, sizeof(b), MSG_DONTWAIT), ==, 12); /* GET_FEATURES */

@@ -374,6 +374,18 @@ static uint64_t pba(struct fx *fx)
 	return b2_rd(fx, fx->p.layout.msix_pba, 8);
 }
 
+/* From FEATURES_OK: config vector 0, queue vectors 1 and 2, DRIVER_OK. */
+static void vectors_driver_ok(struct fx *fx)
+{
+	to_features_ok(fx);
+	cc_wr(fx, VIRTIO_PCI_COMMON_MSIX, 0);
+	setup_queue(fx, 0);
+	cc_wr(fx, VIRTIO_PCI_COMMON_Q_MSIX, 1);
+	setup_queue(fx, 1);
+	cc_wr(fx, VIRTIO_PCI_COMMON_Q_MSIX, 2);
+	cc_wr(fx, VIRTIO_PCI_COMMON_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+}
+
 /* Linux's order: program entries, enable MSI-X, vectors in the common cfg, DRIVER_OK. */
 static void msix_driver_ok(struct fx *fx)
 {
@@ -382,13 +394,7 @@ static void msix_driver_ok(struct fx *fx)
 	for (v = 0; v < FX_MSIX; v++)
 		msix_entry(fx, v, 0xfee00000 + v * 0x1000, 0x40 + v, false);
 	msix_flags(fx, PCI_MSIX_FLAGS_ENABLE);
-	to_features_ok(fx);
-	cc_wr(fx, VIRTIO_PCI_COMMON_MSIX, 0);
-	setup_queue(fx, 0);
-	cc_wr(fx, VIRTIO_PCI_COMMON_Q_MSIX, 1);
-	setup_queue(fx, 1);
-	cc_wr(fx, VIRTIO_PCI_COMMON_Q_MSIX, 2);
-	cc_wr(fx, VIRTIO_PCI_COMMON_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	vectors_driver_ok(fx);
 }
 
 static void test_msix_deliver(struct fx *fx, gconstpointer data)
@@ -478,13 +484,7 @@ static void test_msix_xen_pirq(struct fx *fx, gconstpointer data)
 	uint32_t t = fx->p.layout.msix_table;
 
 	msix_flags(fx, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	to_features_ok(fx);
-	cc_wr(fx, VIRTIO_PCI_COMMON_MSIX, 0);
-	setup_queue(fx, 0);
-	cc_wr(fx, VIRTIO_PCI_COMMON_Q_MSIX, 1);
-	setup_queue(fx, 1);
-	cc_wr(fx, VIRTIO_PCI_COMMON_Q_MSIX, 2);
-	cc_wr(fx, VIRTIO_PCI_COMMON_STATUS, S_ACK | S_DRV | S_FOK | S_DOK);
+	vectors_driver_ok(fx);
 	/* still the power-on messages (address 0, masked): pending */
 	vdev_notify_used(&fx->f->vdev, 0);
 	g_assert_cmpuint(fx->nmsi, ==, 0);
